@@ -1,0 +1,33 @@
+# vaekit: `make demo` trains and reports a VAE on the embedded digits; `make test` runs the tests.
+# The environment is a local .venv; torch is pinned to the CPU wheel (2.13.0) before vaekit installs,
+# so pip never pulls a CUDA build. Set PYTHON to choose the interpreter.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+TORCH ?= torch==2.13.0
+
+.PHONY: setup demo test bench clean
+
+$(BIN)/vaekit: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet "$(TORCH)"
+	$(BIN)/pip install --quiet -e ".[test]"
+	touch $(BIN)/vaekit
+
+setup: $(BIN)/vaekit
+
+demo: setup
+	rm -rf runs/demo
+	$(BIN)/vaekit train configs/digits_vae.yaml run_dir=runs/demo
+	$(BIN)/vaekit report runs/demo
+	@echo "report: runs/demo/report (metrics.json, loss_curve.png, samples.png, reconstructions.png, interpolation.png)"
+
+test: setup
+	VAEKIT_DATA=$${VAEKIT_DATA:-$(abspath ../shared/data)} $(BIN)/python -m pytest -q
+
+bench: setup
+	VAEKIT_DATA=$${VAEKIT_DATA:-$(abspath ../shared/data)} $(BIN)/python bench/epoch_speed.py
+
+clean:
+	rm -rf runs build *.egg-info

@@ -1,0 +1,181 @@
+"""Command line: ``vaekit train|evaluate|sample|reconstruct|interpolate|report``. Thin by design."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def _train(args) -> None:
+    from vaekit.config import load_config
+    from vaekit.runs import CONFIG_FILE, train_run
+
+    if args.resume:
+        if args.config is not None:  # `train --resume RUN a.b=c`: the first override lands in `config`
+            args.overrides.insert(0, args.config)
+        config = load_config(Path(args.resume) / CONFIG_FILE, args.overrides + [f"run_dir={args.resume}"])
+    else:
+        if args.config is None:
+            raise SystemExit("vaekit train: give a CONFIG.yaml (see configs/) or --resume RUN_DIR")
+        config = load_config(args.config, args.overrides)
+    print(f"run folder: {config.run_dir}")
+    train_run(config, resume=bool(args.resume))
+    print(f"done: model and checkpoint in {config.run_dir}/checkpoint; `vaekit report {config.run_dir}` next")
+
+
+def _evaluate(args) -> dict:
+    import dataclasses
+
+    from vaekit.evaluate import evaluate_model
+    from vaekit.runs import load_run, report_dir, test_images
+
+    config, model = load_run(args.run_dir, args.overrides)
+    evaluation = config.evaluate
+    if args.importance_samples is not None:
+        evaluation = dataclasses.replace(evaluation, importance_samples=args.importance_samples)
+    if args.max_examples is not None:
+        evaluation = dataclasses.replace(evaluation, max_examples=args.max_examples)
+    data = test_images(config, model)
+    results = {"dataset": config.data.name, "split": config.data.test_split,
+               **evaluate_model(model, data.images, evaluation, progress=True)}
+    path = report_dir(config) / "metrics.json"
+    path.write_text(json.dumps(results, indent=2))
+    for key, value in results.items():
+        if not isinstance(value, list):
+            print(f"{key:>22}: {value:.4f}" if isinstance(value, float) else f"{key:>22}: {value}")
+    print(f"written: {path}")
+    return results
+
+
+def _sample(args) -> Path:
+    import torch
+
+    from vaekit.runs import load_run, report_dir, seeded
+    from vaekit.viz import save_image_grid
+
+    config, model = load_run(args.run_dir)
+    if not hasattr(model, "sample"):
+        raise SystemExit(f"vaekit sample: a {model.kind} has no prior to sample from; train a VAE")
+    with torch.no_grad():
+        likelihood = model.sample(args.num, generator=seeded(args.seed))
+        torch.manual_seed(args.seed)
+        rows = torch.cat([likelihood.mean, likelihood.sample()])
+    path = Path(args.out) if args.out else report_dir(config) / "samples.png"
+    save_image_grid(path, rows, columns=args.num, row_labels=["mean", "sampled"] if args.num >= 4 else None,
+                    title="z ~ N(0, I): mean of p(x|z) (top) and a draw x ~ p(x|z) (bottom)")
+    print(f"written: {path}")
+    return path
+
+
+def _reconstruct(args) -> Path:
+    import torch
+
+    from vaekit.runs import load_run, report_dir, test_images
+    from vaekit.viz import save_image_grid
+
+    config, model = load_run(args.run_dir)
+    x = test_images(config, model).images[:args.num]
+    with torch.no_grad():
+        rows = torch.cat([x, model.reconstruct(x).mean])
+    path = Path(args.out) if args.out else report_dir(config) / "reconstructions.png"
+    save_image_grid(path, rows, columns=len(x), row_labels=["data", "reconstruction"],
+                    title="test images and the mean of p(x | code(x))")
+    print(f"written: {path}")
+    return path
+
+
+def _interpolate(args) -> Path:
+    import torch
+
+    from vaekit.runs import load_run, report_dir, test_images
+    from vaekit.viz import interpolate, save_image_grid
+
+    config, model = load_run(args.run_dir)
+    x = test_images(config, model).images[:2 * args.pairs]
+    with torch.no_grad():
+        codes = model.code(x)                                                     # (2P, D)
+        path_codes = interpolate(codes[0::2], codes[1::2], args.steps, args.method)  # (S, P, D)
+        images = model.decode(path_codes.transpose(0, 1)).mean                     # (P, S, C, H, W)
+    path = Path(args.out) if args.out else report_dir(config) / "interpolation.png"
+    save_image_grid(path, images.flatten(0, 1), columns=args.steps,
+                    title=f"{args.method} interpolation between test codes")
+    print(f"written: {path}")
+    return path
+
+
+def _report(args) -> None:
+    from vaekit.runs import load_run, report_dir
+    from vaekit.train.logging import read_metrics
+    from vaekit.viz import plot_curves
+
+    config, model = load_run(args.run_dir)
+    folder = report_dir(config)
+    rows = read_metrics(Path(args.run_dir) / "metrics.csv")
+    keys = ("elbo", "reconstruction", "kl") if model.kind == "vae" else ("reconstruction", "squared_error")
+    print(f"written: {plot_curves(rows, folder / 'loss_curve.png', keys)}")
+    _evaluate(args)
+    _reconstruct(argparse.Namespace(run_dir=args.run_dir, num=16, out=None))
+    if model.kind == "vae":
+        _sample(argparse.Namespace(run_dir=args.run_dir, num=16, seed=0, out=None))
+    _interpolate(argparse.Namespace(run_dir=args.run_dir, pairs=4, steps=10, method="linear", out=None))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="vaekit", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    train = commands.add_parser("train", help="train a model from a YAML config",
+                                description="Train from CONFIG.yaml; key=value pairs override it "
+                                            "(e.g. model.latent_dim=2 train.epochs=5 run_dir=runs/x).")
+    train.add_argument("config", nargs="?", help="YAML preset, e.g. configs/mnist_vae.yaml")
+    train.add_argument("overrides", nargs="*", help="section.key=value overrides")
+    train.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its latest checkpoint")
+    train.set_defaults(handler=_train)
+
+    def run_command(name: str, help_text: str, handler) -> argparse.ArgumentParser:
+        command = commands.add_parser(name, help=help_text, description=help_text)
+        command.add_argument("run_dir", help="a run folder written by `vaekit train`")
+        command.add_argument("--out", help="output file (default: RUN_DIR/report/...)")
+        command.set_defaults(handler=handler)
+        return command
+
+    for name, help_text in (("evaluate", "test ELBO, KL per dimension, active units and importance-sampled "
+                                         "log p(x); writes RUN_DIR/report/metrics.json"),
+                            ("report", "evaluate and draw every figure (loss curve, reconstructions, "
+                                       "samples, interpolation) into RUN_DIR/report")):
+        command = run_command(name, help_text, _evaluate if name == "evaluate" else _report)
+        command.add_argument("-k", "--importance-samples", type=int, help="k of the IWAE estimate (default: config)")
+        command.add_argument("--max-examples", type=int, help="evaluate on the first N test images only")
+        command.add_argument("overrides", nargs="*", help="section.key=value overrides of the run config")
+
+    sample = run_command("sample", "draw images from the prior: mean images and pixel samples", _sample)
+    sample.add_argument("-n", "--num", type=int, default=16)
+    sample.add_argument("--seed", type=int, default=0)
+    reconstruct = run_command("reconstruct", "reconstruct test images", _reconstruct)
+    reconstruct.add_argument("-n", "--num", type=int, default=16)
+    interpolate = run_command("interpolate", "decode paths between codes of test images", _interpolate)
+    interpolate.add_argument("--pairs", type=int, default=4)
+    interpolate.add_argument("--steps", type=int, default=10)
+    interpolate.add_argument("--method", choices=("linear", "slerp"), default="linear")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from vaekit.config import ConfigError
+    from vaekit.data import DataError
+    from vaekit.train import CheckpointError, TrainingError
+
+    try:
+        args.handler(args)
+    except (ConfigError, DataError, CheckpointError, TrainingError, FileNotFoundError, FileExistsError,
+            ValueError, KeyError) as error:
+        message = error.args[0] if isinstance(error, KeyError) and error.args else error
+        print(f"vaekit {args.command}: error: {message}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,186 @@
+"""Run configuration: frozen dataclasses, loaded from YAML, overridden by ``key=value``.
+
+Precedence is defaults < YAML file < command-line overrides. Unknown keys and values of
+the wrong type are rejected with a message naming the key, the expected type and the value.
+"""
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+class ConfigError(ValueError):
+    """A configuration key or value is not what the run expects."""
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    name: str = "digits"            # mnist | fashion-mnist | binarized-mnist | digits | path to .npy/.npz/folder
+    root: str | None = None          # cache folder; default $VAEKIT_DATA or ~/.cache/vaekit
+    binarize: str = "none"           # none | dynamic | static | threshold
+    valid_fraction: float = 0.1      # held out of the training split for the per-epoch valid ELBO
+    test_split: str = "test"
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    kind: str = "vae"                # vae | autoencoder
+    architecture: str = "mlp"        # mlp | conv
+    latent_dim: int = 20
+    hidden: tuple[int, ...] = (400,) # MLP widths (encoder; the decoder mirrors them)
+    activation: str = "relu"         # relu | tanh | softplus | elu | leaky-relu | identity
+    conv_channels: tuple[int, ...] = ()  # empty: chosen from the image size
+    likelihood: str = "bernoulli"    # bernoulli | continuous-bernoulli | gaussian | gaussian-learned
+    likelihood_scale: float = 1.0    # std of the fixed-variance Gaussian likelihood
+    image_shape: tuple[int, ...] = ()  # (C, H, W); filled from the data when empty
+
+
+@dataclass(frozen=True)
+class ObjectiveConfig:
+    name: str = "elbo"               # elbo | iwae | reconstruction
+    num_samples: int = 1             # K Monte-Carlo samples of z per data point
+    beta: float = 1.0                # weight of KL(q(z|x) || p(z)) (beta-VAE)
+    corruption: str = "none"         # denoising AE: none | gaussian | masking | salt-and-pepper
+    corruption_level: float = 0.0
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: int = 10
+    batch_size: int = 128
+    optimizer: str = "adam"          # adam | adamw | sgd
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    lr_decay: float = 1.0            # multiply the learning rate by this after every epoch
+    grad_clip: float | None = None   # max global gradient norm
+    seed: int = 0
+    checkpoint_every: int = 1        # epochs
+    threads: int | None = None       # torch.set_num_threads; None keeps torch's choice
+    progress: bool = True
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    importance_samples: int = 1000   # k of the importance-sampled log p(x) (IWAE bound)
+    sample_chunk: int = 500          # samples decoded at once (bounds memory)
+    batch_size: int = 100
+    max_examples: int | None = None  # evaluate on the first N test examples only
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    evaluate: EvalConfig = field(default_factory=EvalConfig)
+    run_dir: str = "runs/default"
+
+
+def _coerce(value: Any, annotation: Any, key: str) -> Any:
+    """Check ``value`` against a field annotation (str, int, float, bool, tuples, Optional)."""
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        options = typing.get_args(annotation)
+        if value is None and type(None) in options:
+            return None
+        inner = [option for option in options if option is not type(None)]
+        return _coerce(value, inner[0], key)
+    if origin is tuple:
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{key}: expected a list, got {value!r}")
+        item_type = typing.get_args(annotation)[0]
+        return tuple(_coerce(item, item_type, f"{key}[{i}]") for i, item in enumerate(value))
+    if annotation is bool:
+        if isinstance(value, bool):
+            return value
+    elif annotation is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif annotation is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+    elif annotation is str:
+        if isinstance(value, str):
+            return value
+    else:
+        raise ConfigError(f"{key}: unsupported field type {annotation!r}")
+    raise ConfigError(f"{key}: expected {annotation.__name__}, got {value!r} ({type(value).__name__})")
+
+
+def from_dict(cls: type, values: dict[str, Any], prefix: str = "") -> Any:
+    """Build dataclass ``cls`` from a nested dict, rejecting unknown keys and wrong types."""
+    if not isinstance(values, dict):
+        raise ConfigError(f"{prefix.rstrip('.') or 'config'}: expected a mapping, got {values!r}")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - names)
+    if unknown:
+        raise ConfigError(
+            f"unknown key(s) {', '.join(prefix + k for k in unknown)}; "
+            f"{prefix.rstrip('.') or 'config'} accepts: {', '.join(sorted(names))}"
+        )
+    kwargs = {}
+    for name, value in values.items():
+        hint = hints[name]
+        if dataclasses.is_dataclass(hint):
+            kwargs[name] = from_dict(hint, value, f"{prefix}{name}.")
+        else:
+            kwargs[name] = _coerce(value, hint, prefix + name)
+    return cls(**kwargs)
+
+
+def to_dict(config: Any) -> dict[str, Any]:
+    """Plain nested dict (tuples as lists) suitable for YAML/JSON."""
+    def plain(value: Any) -> Any:
+        if isinstance(value, tuple):
+            return [plain(v) for v in value]
+        if isinstance(value, dict):
+            return {k: plain(v) for k, v in value.items()}
+        return value
+    return plain(dataclasses.asdict(config))
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """``"model.latent_dim=2"`` → (["model", "latent_dim"], 2); the value is parsed as YAML."""
+    if "=" not in text:
+        raise ConfigError(f"override {text!r} is not of the form key.sub=value")
+    key, raw = text.split("=", 1)
+    return key.strip().split("."), yaml.safe_load(raw) if raw.strip() else ""
+
+
+def merge(values: dict[str, Any], path: list[str], value: Any) -> None:
+    node = values
+    for part in path[:-1]:
+        node = node.setdefault(part, {})
+        if not isinstance(node, dict):
+            raise ConfigError(f"override {'.'.join(path)}: {part} is not a section")
+    node[path[-1]] = value
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] = ()) -> RunConfig:
+    """Defaults < YAML file at ``path`` < ``overrides`` (``section.key=value``)."""
+    values: dict[str, Any] = {}
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"config file {path} does not exist")
+        try:
+            values = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as error:
+            raise ConfigError(f"{path} is not valid YAML: {error}") from None
+        if not isinstance(values, dict):
+            raise ConfigError(f"{path}: expected a mapping of sections, got {type(values).__name__}")
+    for text in overrides:
+        merge(values, *parse_override(text))
+    return from_dict(RunConfig, values)
+
+
+def save_config(config: RunConfig, path: str | Path) -> None:
+    Path(path).write_text(yaml.safe_dump(to_dict(config), sort_keys=False))

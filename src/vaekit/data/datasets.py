@@ -1,0 +1,105 @@
+"""Built-in image data sets by name, or a user's .npy/.npz file or image folder by path.
+
+The cache under `data_root(root)` mirrors the official files:
+`mnist/<IDX .gz files>`, `fashion-mnist/<IDX .gz files>`, `binarized-mnist/binarized_mnist.npz`.
+"""
+from __future__ import annotations
+
+import os
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from vaekit.data.binarized_mnist import load_binarized_mnist
+from vaekit.data.cache import DataError, data_root, fetch
+from vaekit.data.idx import read_idx
+from vaekit.data.image_data import ImageData
+from vaekit.data.user_data import load_array_file, load_image_folder
+
+__all__ = ["DATASETS", "ImageData", "load_dataset"]
+
+MNIST_URL = "https://ossci-datasets.s3.amazonaws.com/mnist/"
+FASHION_MNIST_URL = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
+IDX_FILES = {  # split -> (images, labels); the same names for MNIST and Fashion-MNIST
+    "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
+    "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
+}
+MNIST_MD5 = {
+    "train-images-idx3-ubyte.gz": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
+    "train-labels-idx1-ubyte.gz": "d53e105ee54ea40749a09fcbcd1e9432",
+    "t10k-images-idx3-ubyte.gz": "9fb629c4189551a2d022fa330f9573f3",
+    "t10k-labels-idx1-ubyte.gz": "ec29112dd5afa0611ce80d1b7f02629c",
+}
+FASHION_MNIST_MD5 = {
+    "train-images-idx3-ubyte.gz": "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
+    "train-labels-idx1-ubyte.gz": "25c81989df183df01b3e8a0aad5dffbe",
+    "t10k-images-idx3-ubyte.gz": "bef4ecab320f06d8554ea6380940ec79",
+    "t10k-labels-idx1-ubyte.gz": "bb300cfdad3c16e7a12a480ee83cd310",
+}
+DIGITS_SEED = 0
+DIGITS_TRAIN_SIZE = 1500
+
+
+def load_dataset(
+    name: str, split: str = "train", root: str | os.PathLike | None = None, download: bool = True
+) -> ImageData:
+    """Load a built-in data set (see DATASETS) or a .npy/.npz file or image folder given by path.
+
+    For an .npz file the array named `split` is used if present, else its only array.
+    """
+    if name in _LOADERS:
+        loader, splits = _LOADERS[name]
+        if split not in splits:
+            raise DataError(f"{name} has the splits {splits}; got split={split!r}.")
+        return loader(split, data_root(root), download)
+    path = Path(name).expanduser()
+    if path.is_dir():
+        return load_image_folder(path)
+    if path.is_file() and path.suffix == ".npz":
+        with np.load(path) as archive:
+            key = split if split in archive.files else None
+        return load_array_file(path, key)
+    if path.is_file() and path.suffix == ".npy":
+        return load_array_file(path)
+    raise DataError(
+        f"Unknown data set {name!r}: expected one of {', '.join(DATASETS)}, "
+        f"or the path of a .npy/.npz file or of a folder of images."
+    )
+
+
+def _load_idx_set(name: str, base_url: str, md5: dict[str, str], split: str, root: Path, download: bool) -> ImageData:
+    """MNIST-style data: 28x28 grey images as uint8 IDX, labels 0..9 as IDX."""
+    images_file, labels_file = (
+        fetch(base_url + file, root / name / file, md5=md5[file], download=download) for file in IDX_FILES[split]
+    )
+    images = torch.from_numpy(read_idx(images_file)).unsqueeze(1).float().div_(255)  # (N, 1, 28, 28)
+    labels = torch.from_numpy(read_idx(labels_file)).long()  # (N,)
+    return ImageData(images, labels, f"{name}-{split}")
+
+
+def _load_binarized(split: str, root: Path, download: bool) -> ImageData:
+    array = load_binarized_mnist(split, root / "binarized-mnist", download)  # (N, 784) uint8 in {0, 1}
+    images = torch.from_numpy(array.reshape(-1, 1, 28, 28)).float()
+    return ImageData(images, None, f"binarized-mnist-{split}")
+
+
+def _load_digits(split: str, root: Path, download: bool) -> ImageData:
+    """scikit-learn's 8x8 digits (1797 images, grey levels 0..16), split by a fixed permutation."""
+    from sklearn.datasets import load_digits  # imported here: scikit-learn takes about a second to import
+
+    digits = load_digits()
+    order = np.random.default_rng(DIGITS_SEED).permutation(len(digits.images))
+    index = order[:DIGITS_TRAIN_SIZE] if split == "train" else order[DIGITS_TRAIN_SIZE:]
+    images = torch.from_numpy(digits.images[index] / 16).float().unsqueeze(1)  # (N, 1, 8, 8)
+    return ImageData(images, torch.from_numpy(digits.target[index]).long(), f"digits-{split}")
+
+
+_LOADERS = {  # name -> (loader(split, root, download), splits)
+    "mnist": (partial(_load_idx_set, "mnist", MNIST_URL, MNIST_MD5), tuple(IDX_FILES)),
+    "fashion-mnist": (partial(_load_idx_set, "fashion-mnist", FASHION_MNIST_URL, FASHION_MNIST_MD5), tuple(IDX_FILES)),
+    "binarized-mnist": (_load_binarized, ("train", "valid", "test")),
+    "digits": (_load_digits, ("train", "test")),
+}
+DATASETS = tuple(_LOADERS)

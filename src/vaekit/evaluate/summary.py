@@ -1,0 +1,71 @@
+"""Everything ``vaekit evaluate`` reports about a trained model on a test set."""
+from __future__ import annotations
+
+import math
+
+import torch
+
+from vaekit.config import EvalConfig
+from vaekit.distributions import kl_per_dimension
+from vaekit.evaluate.active_units import active_units, posterior_mean_variance
+from vaekit.evaluate.likelihood import log_likelihood_estimate
+from vaekit.models import VAE, Model
+
+
+@torch.no_grad()
+def encode_dataset(model: Model, images: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
+    """Deterministic codes (posterior means for a VAE) of every image, shape (N, D)."""
+    model.eval()
+    return torch.cat([model.code(images[i:i + batch_size]) for i in range(0, len(images), batch_size)])
+
+
+@torch.no_grad()
+def evaluate_model(model: Model, images: torch.Tensor, config: EvalConfig = EvalConfig(),
+                   progress: bool = False) -> dict:
+    """Test metrics in nats per image (and bits/dim): ELBO, its terms, KL per dimension,
+    active units, squared error of the mean reconstruction, and the k-sample IS estimate of log p(x)."""
+    model.eval()
+    if config.max_examples is not None:
+        images = images[:config.max_examples]
+    num_pixels = model.num_pixels
+    totals = {"log_likelihood": 0.0, "kl": 0.0, "squared_error": 0.0}
+    kl_dims, means = [], []
+    for start in range(0, len(images), config.batch_size):
+        x = images[start:start + config.batch_size]
+        if isinstance(model, VAE):
+            posterior = model.encode(x)
+            z = posterior.rsample()
+            likelihood = model.decode(z)
+            kl = kl_per_dimension(posterior, model.prior())                   # (B, D)
+            totals["kl"] += float(kl.sum())
+            kl_dims.append(kl.sum(0))
+            means.append(posterior.mean)
+            reconstruction = model.decode(posterior.mean).mean
+        else:
+            likelihood = model.reconstruct(x)
+            reconstruction = likelihood.mean
+        totals["log_likelihood"] += float(likelihood.log_prob(x).sum())
+        totals["squared_error"] += float((reconstruction - x).pow(2).flatten(1).sum(1).sum())
+    n = len(images)
+    results = {"num_examples": n, "num_pixels": num_pixels,
+               "reconstruction_nll": -totals["log_likelihood"] / n,
+               "squared_error": totals["squared_error"] / n}
+    if isinstance(model, VAE):
+        elbo = (totals["log_likelihood"] - totals["kl"]) / n
+        variances = posterior_mean_variance(torch.cat(means))
+        results.update({
+            "elbo": elbo, "kl": totals["kl"] / n, "bits_per_dim_elbo": -elbo / (num_pixels * math.log(2)),
+            "kl_per_dimension": (torch.stack(kl_dims).sum(0) / n).tolist(),
+            "posterior_mean_variance": variances.tolist(),
+            "active_units": active_units(torch.cat(means)),
+        })
+        if config.importance_samples > 0:
+            log_px = log_likelihood_estimate(model, images, config.importance_samples, config.sample_chunk,
+                                             config.batch_size, progress=progress)
+            results.update({
+                "importance_samples": config.importance_samples,
+                "nll": float(-log_px.mean()),
+                "nll_standard_error": float(log_px.std() / math.sqrt(n)) if n > 1 else 0.0,
+                "bits_per_dim": float(-log_px.mean()) / (num_pixels * math.log(2)),
+            })
+    return results

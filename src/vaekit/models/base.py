@@ -1,0 +1,140 @@
+"""What every model shares: config, networks, input validation, save/load of a folder."""
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+from torch import nn
+from torch.distributions import Distribution
+
+from vaekit.config import ConfigError, ModelConfig, from_dict, to_dict
+from vaekit.distributions import make_likelihood
+from vaekit.nn import MLP, ConvDecoder, ConvEncoder, default_channels
+from vaekit.registry import Registry
+from vaekit.atomic import atomic_write
+
+MODELS: Registry[type["Model"]] = Registry("model")
+MODEL_FILE, WEIGHTS_FILE = "model.json", "model.safetensors"
+
+
+class Model(nn.Module):
+    """Base class: ``encode`` x to a code or posterior, ``decode`` a code to p(x|z)."""
+
+    kind = "model"
+    objectives: tuple[str, ...] = ()  # names in vaekit.objectives.OBJECTIVES this model trains with
+
+    def __init__(self, config: ModelConfig | None = None, **fields):
+        super().__init__()
+        config = dataclasses.replace(config or ModelConfig(kind=self.kind), **fields)
+        if len(config.image_shape) != 3:
+            raise ConfigError(f"model.image_shape must be (C, H, W), got {config.image_shape}")
+        self.config = dataclasses.replace(config, kind=self.kind)
+        self.image_shape = tuple(config.image_shape)
+        self.likelihood = make_likelihood(config.likelihood, self.image_shape, config.likelihood_scale)
+
+    # networks -----------------------------------------------------------------
+    def _encoder(self, out_features: int) -> nn.Module:
+        c = self.config
+        if c.architecture == "mlp":
+            return nn.Sequential(nn.Flatten(), MLP(self.num_pixels, c.hidden, out_features, c.activation))
+        if c.architecture == "conv":
+            return ConvEncoder(self.image_shape, self._channels(), self._conv_hidden(), out_features, c.activation)
+        raise ConfigError(f"model.architecture must be mlp or conv, got {c.architecture!r}")
+
+    def _decoder(self) -> nn.Module:
+        c = self.config
+        if c.architecture == "mlp":
+            return nn.Sequential(MLP(c.latent_dim, c.hidden[::-1], self.num_pixels, c.activation),
+                                 nn.Unflatten(-1, self.image_shape))
+        return ConvDecoder(c.latent_dim, self._channels(), self._conv_hidden(), self.image_shape,
+                           self.image_shape[0], c.activation)
+
+    def _channels(self) -> tuple[int, ...]:
+        return self.config.conv_channels or default_channels(self.image_shape[1])
+
+    def _conv_hidden(self) -> int:
+        return self.config.hidden[0] if self.config.hidden else 256
+
+    @property
+    def num_pixels(self) -> int:
+        c, h, w = self.image_shape
+        return c * h * w
+
+    # interface ----------------------------------------------------------------
+    def code(self, x: torch.Tensor) -> torch.Tensor:
+        """Deterministic representation of x, shape (B, latent_dim)."""
+        raise NotImplementedError
+
+    def decode(self, z: torch.Tensor) -> Distribution:
+        """p(x|z) for codes of shape (..., latent_dim); batch shape (...), event shape (C, H, W)."""
+        return self.likelihood(self.decoder(z))
+
+    def reconstruct(self, x: torch.Tensor) -> Distribution:
+        """p(x̂ | code(x)): ``.mean`` is the reconstruction."""
+        return self.decode(self.code(x))
+
+    def check_input(self, x: torch.Tensor, source: str = "input") -> torch.Tensor:
+        """Validate a batch against the model: shape (B, C, H, W) (or (B, C·H·W)), finite, in range."""
+        if not isinstance(x, torch.Tensor):
+            raise TypeError(f"{source}: expected a torch.Tensor, got {type(x).__name__}")
+        if x.dim() == 2 and x.shape[1] == self.num_pixels:
+            x = x.view(-1, *self.image_shape)
+        if x.dim() != 4 or tuple(x.shape[1:]) != self.image_shape:
+            raise ValueError(f"{source}: expected shape (B, {', '.join(map(str, self.image_shape))}) "
+                             f"or (B, {self.num_pixels}), got {tuple(x.shape)}")
+        if not x.is_floating_point():
+            raise ValueError(f"{source}: expected floating-point pixels, got dtype {x.dtype}")
+        bad = ~torch.isfinite(x)
+        if bad.any():
+            first = int(bad.flatten(1).any(1).nonzero()[0])
+            raise ValueError(f"{source}: {int(bad.sum())} NaN/Inf values, first in example {first}")
+        name = self.config.likelihood
+        if name in ("bernoulli", "continuous-bernoulli") and (x.min() < 0 or x.max() > 1):
+            raise ValueError(f"{source}: the {name} likelihood needs pixels in [0, 1], "
+                             f"got range [{float(x.min()):.4g}, {float(x.max()):.4g}]")
+        if name == "bernoulli" and not torch.all((x == 0) | (x == 1)):
+            raise ValueError(f"{source}: the bernoulli likelihood needs binary pixels (0 or 1), got grey "
+                             "levels; set data.binarize=dynamic or static, or use "
+                             "model.likelihood=continuous-bernoulli for grey images")
+        return x
+
+    # persistence ----------------------------------------------------------------
+    def save(self, directory: str | Path) -> Path:
+        """Write ``model.json`` (kind + config) and ``model.safetensors`` into ``directory``."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        state = {k: v.detach().contiguous().cpu() for k, v in self.state_dict().items()}
+        atomic_write(directory / WEIGHTS_FILE, lambda path: save_file(state, str(path)))
+        spec = json.dumps({"kind": self.kind, "config": to_dict(self.config)}, indent=2)
+        atomic_write(directory / MODEL_FILE, lambda path: Path(path).write_text(spec))
+        return directory
+
+
+def model_directory(path: str | Path) -> Path:
+    """Accept a model folder, or a run folder whose latest checkpoint holds the model."""
+    path = Path(path)
+    for candidate in (path, path / "checkpoint", path / "checkpoint.old"):
+        if (candidate / MODEL_FILE).is_file() and (candidate / WEIGHTS_FILE).is_file():
+            return candidate
+    raise FileNotFoundError(f"no saved model in {path}: expected {MODEL_FILE} and {WEIGHTS_FILE} there "
+                            "or in its checkpoint/ folder")
+
+
+def load(path: str | Path, map_location: str = "cpu") -> Model:
+    """Rebuild a model saved with ``Model.save`` (or the latest checkpoint of a run folder)."""
+    directory = model_directory(path)
+    try:
+        spec = json.loads((directory / MODEL_FILE).read_text())
+        config = from_dict(ModelConfig, spec["config"])
+        model = MODELS[spec["kind"]](config)
+        state = load_file(str(directory / WEIGHTS_FILE), device=map_location)
+    except (json.JSONDecodeError, KeyError, OSError) as error:
+        raise ValueError(f"{directory} holds a damaged model ({type(error).__name__}: {error})") from None
+    except SafetensorError as error:
+        raise ValueError(f"{directory / WEIGHTS_FILE} is damaged or half-written: {error}") from None
+    model.load_state_dict(state)
+    return model.eval()

@@ -1,0 +1,5 @@
+"""Encoder and decoder networks. Nothing probabilistic lives here."""
+from vaekit.nn.conv import ConvDecoder, ConvEncoder, default_channels
+from vaekit.nn.mlp import ACTIVATIONS, MLP, activation
+
+__all__ = ["MLP", "ConvEncoder", "ConvDecoder", "ACTIVATIONS", "activation", "default_channels"]

@@ -1,0 +1,197 @@
+"""One trainer for every model and objective: minibatch SGD on in-memory tensors.
+
+Batches are index slices of a tensor (no per-sample DataLoader); dynamic binarization
+resamples x ~ Bernoulli(pixel intensities) for every batch. Each epoch ends with a valid
+pass, a log line, CSV/TensorBoard rows and an atomic checkpoint holding weights,
+optimizer, scheduler, step and RNG states, so ``fit(..., resume=True)`` continues exactly.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from tqdm.auto import tqdm
+
+from vaekit.config import ObjectiveConfig, TrainConfig
+from vaekit.data import ImageData, binarize_static, binarize_threshold, iterate_minibatches
+from vaekit.models.base import Model
+from vaekit.objectives import OBJECTIVES
+from vaekit.train.checkpoint import load_checkpoint, save_checkpoint
+from vaekit.train.logging import RunLogger
+
+BINARIZATIONS = ("none", "dynamic", "static", "threshold")
+
+
+class TrainingError(RuntimeError):
+    """Training cannot go on: a non-finite loss or gradient."""
+
+
+@dataclass
+class History:
+    epochs: list[dict[str, float]] = field(default_factory=list)
+
+
+def prepare_images(images: torch.Tensor, binarize: str, seed: int) -> torch.Tensor:
+    """Apply a once-for-all binarization (static, threshold); dynamic happens per batch."""
+    if binarize not in BINARIZATIONS:
+        raise ValueError(f"binarize must be one of {', '.join(BINARIZATIONS)}, got {binarize!r}")
+    if binarize == "static":
+        return binarize_static(images, seed)
+    if binarize == "threshold":
+        return binarize_threshold(images)
+    return images
+
+
+def make_optimizer(config: TrainConfig, parameters) -> torch.optim.Optimizer:
+    kinds = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
+    if config.optimizer not in kinds:
+        raise ValueError(f"train.optimizer must be one of {', '.join(kinds)}, got {config.optimizer!r}")
+    return kinds[config.optimizer](parameters, lr=config.lr, weight_decay=config.weight_decay)
+
+
+class Trainer:
+    """``Trainer(TrainConfig(epochs=20), ObjectiveConfig(beta=4), binarize="dynamic").fit(model, data)``."""
+
+    def __init__(self, train: TrainConfig = TrainConfig(), objective: ObjectiveConfig = ObjectiveConfig(),
+                 binarize: str = "none", run_dir: str | Path | None = None, **train_overrides):
+        if train_overrides:
+            train = dataclasses.replace(train, **train_overrides)
+        self.config, self.objective_config = train, objective
+        self.objective = OBJECTIVES[objective.name]
+        self.binarize = binarize
+        self.run_dir = Path(run_dir) if run_dir is not None else None
+        if binarize not in BINARIZATIONS:
+            raise ValueError(f"binarize must be one of {', '.join(BINARIZATIONS)}, got {binarize!r}")
+
+    # ------------------------------------------------------------------------------
+    def fit(self, model: Model, data: ImageData | torch.Tensor, valid: ImageData | torch.Tensor | None = None,
+            resume: bool = False) -> History:
+        config = self.config
+        if self.objective_config.name not in model.objectives:
+            raise ValueError(f"a {model.kind} trains with objective.name in {model.objectives}, "
+                             f"got {self.objective_config.name!r}")
+        torch.set_flush_denormal(True)
+        if config.threads:
+            torch.set_num_threads(config.threads)
+        images = self._checked(model, data, "training data")
+        valid_images = None if valid is None else self._checked(model, valid, "validation data", fixed=True)
+
+        torch.manual_seed(config.seed)
+        generator = torch.Generator().manual_seed(config.seed)
+        optimizer = make_optimizer(config, model.parameters())
+        scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=config.lr_decay)
+        start_epoch, step = 0, 0
+        if resume:
+            if self.run_dir is None:
+                raise ValueError("resume=True needs a run_dir")
+            saved_model, state = load_checkpoint(self.run_dir)
+            model.load_state_dict(saved_model.state_dict())
+            optimizer.load_state_dict(state["optimizer"])
+            scheduler.load_state_dict(state["scheduler"])
+            generator.set_state(state["data_rng"])
+            torch.set_rng_state(state["torch_rng"])
+            start_epoch, step = state["epoch"], state["step"]
+        logger = RunLogger(self.run_dir, start_epoch, step if resume else None) if self.run_dir else None
+        history = History([] if logger is None else list(logger.rows))
+        try:
+            for epoch in range(start_epoch + 1, config.epochs + 1):
+                started = time.perf_counter()
+                train_terms, step = self._train_epoch(model, images, optimizer, generator, epoch, step)
+                scheduler.step()
+                row = {"epoch": epoch, "step": step, **{f"train_{k}": v for k, v in train_terms.items()}}
+                if valid_images is not None:
+                    row.update({f"valid_{k}": v for k, v in self.evaluate(model, valid_images).items()})
+                row["seconds"] = time.perf_counter() - started
+                history.epochs.append(row)
+                self._report(row, model)
+                if logger is not None:
+                    logger.log(row, step)
+                if self.run_dir is not None and (epoch % config.checkpoint_every == 0 or epoch == config.epochs):
+                    save_checkpoint(self.run_dir, model, {
+                        "epoch": epoch, "step": step, "optimizer": optimizer.state_dict(),
+                        "scheduler": scheduler.state_dict(), "data_rng": generator.get_state(),
+                        "torch_rng": torch.get_rng_state()})
+        finally:
+            if logger is not None:
+                logger.close()
+        model.eval()
+        return history
+
+    # ------------------------------------------------------------------------------
+    def _checked(self, model: Model, data, source: str, fixed: bool = False) -> torch.Tensor:
+        """Validate the whole data set once; static binarizations are applied here."""
+        images = (data.images if isinstance(data, ImageData) else data).float()
+        if self.binarize != "dynamic":
+            return model.check_input(prepare_images(images, self.binarize, self.config.seed), source)
+        _check_unit_range(images, source)
+        # validation data is binarized once with a fixed seed, so epochs are comparable
+        binary = model.check_input(binarize_static(images, seed=12345), source)
+        return binary if fixed else images.view_as(binary)
+
+    def _batch(self, images: torch.Tensor, index: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        x = images[index]
+        return torch.bernoulli(x, generator=generator) if self.binarize == "dynamic" else x
+
+    def _train_epoch(self, model, images, optimizer, generator, epoch, step):
+        model.train()
+        config = self.config
+        totals: dict[str, torch.Tensor] = {}
+        batches = iterate_minibatches(len(images), config.batch_size, shuffle=True, generator=generator)
+        bar = tqdm(batches, total=math.ceil(len(images) / config.batch_size), desc=f"epoch {epoch}",
+                   disable=not config.progress, leave=False, unit="batch")
+        for batch_index, index in enumerate(bar):
+            x = self._batch(images, index, generator)
+            loss, terms = self.objective(model, x, self.objective_config)
+            if not torch.isfinite(loss):
+                raise TrainingError(f"non-finite loss ({float(loss)}) at epoch {epoch}, batch {batch_index}: "
+                                    "lower train.lr, set train.grad_clip, or check the data")
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if config.grad_clip is not None:
+                norm = torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+                if not torch.isfinite(norm):
+                    raise TrainingError(f"non-finite gradient at epoch {epoch}, batch {batch_index}")
+            optimizer.step()
+            step += 1
+            for key, value in terms.items():
+                totals[key] = totals.get(key, 0.0) + value.detach() * len(index)
+        return {k: float(v) / len(images) for k, v in totals.items()}, step
+
+    @torch.no_grad()
+    def evaluate(self, model: Model, images: torch.Tensor, batch_size: int = 1000) -> dict[str, float]:
+        """The objective's terms averaged over ``images`` (already prepared), in eval mode."""
+        model.eval()
+        totals: dict[str, float] = {}
+        for start in range(0, len(images), batch_size):
+            x = images[start:start + batch_size]
+            _, terms = self.objective(model, x, self.objective_config)
+            for key, value in terms.items():
+                totals[key] = totals.get(key, 0.0) + float(value) * len(x)
+        return {k: v / len(images) for k, v in totals.items()}
+
+    def _report(self, row: dict[str, float], model: Model) -> None:
+        shown = [f"epoch {int(row['epoch'])}/{self.config.epochs}"]
+        for prefix in ("train", "valid"):
+            parts = [f"{k[len(prefix) + 1:]} {v:.3f}" for k, v in row.items() if k.startswith(prefix + "_")]
+            if parts:
+                shown.append(f"{prefix}: " + ", ".join(parts))
+        elbo = row.get("valid_elbo", row.get("train_elbo"))
+        if elbo is not None:
+            shown.append(f"{-elbo / (model.num_pixels * math.log(2)):.4f} bits/dim")
+        shown.append(f"{row['seconds']:.1f} s")
+        tqdm.write(" | ".join(shown))
+
+
+def _check_unit_range(images: torch.Tensor, source: str) -> torch.Tensor:
+    """Pixels must be finite intensities in [0, 1] to be binarized."""
+    images = images.float()
+    if not torch.isfinite(images).all():
+        raise ValueError(f"{source}: contains NaN/Inf values")
+    if images.min() < 0 or images.max() > 1:
+        raise ValueError(f"{source}: dynamic binarization needs intensities in [0, 1], "
+                         f"got range [{float(images.min()):.4g}, {float(images.max()):.4g}]")
+    return images
