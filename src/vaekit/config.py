@@ -61,6 +61,7 @@ class TrainConfig:
     grad_clip: float | None = None   # max global gradient norm
     seed: int = 0
     checkpoint_every: int = 1        # epochs
+    time_limit_minutes: float | None = None  # stop (with a checkpoint) after the epoch that passes it
     threads: int | None = None       # torch.set_num_threads; None keeps torch's choice
     progress: bool = True
 

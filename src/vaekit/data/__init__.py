@@ -1,4 +1,4 @@
-"""Image data for vaekit: built-in data sets with verified downloads, user files, binarization, noise, batches."""
+"""Image data: built-in sets with verified downloads, user files, binarization, noise, minibatches."""
 from vaekit.data.batches import iterate_minibatches, split_train_valid
 from vaekit.data.binarize import binarize_dynamic, binarize_static, binarize_threshold
 from vaekit.data.cache import DataError, data_root, fetch

@@ -33,8 +33,9 @@ def load_binarized_mnist(split: str, folder: Path, download: bool) -> np.ndarray
     path = folder / FILE_NAME
     if not path.exists():
         if not download:
-            raise DataError(missing_file_message(path, URL.format(split="{train,valid,test}"), "download=False")
-                            + " With download=True, vaekit builds it from the three .amat files.")
+            urls = URL.format(split="{train,valid,test}")
+            message = missing_file_message(path, urls, "download=False")
+            raise DataError(f"{message} With download=True, vaekit builds it from the three .amat files.")
         _build_npz(path)
     if file_digest(path, "sha256") == SHA256:
         with np.load(path) as archive:
@@ -43,7 +44,8 @@ def load_binarized_mnist(split: str, folder: Path, download: bool) -> np.ndarray
         with np.load(path) as archive:
             array = archive[split]
     except (zipfile.BadZipFile, zlib.error, EOFError, KeyError, ValueError) as error:
-        raise DataError(f"{path} cannot be read as binarized MNIST ({error}); delete it to build it again.") from error
+        message = f"{path} cannot be read as binarized MNIST ({error}); delete it to build it again."
+        raise DataError(message) from error
     return _checked(array, split, f"{path}[{split!r}]", "delete it to build it again")
 
 

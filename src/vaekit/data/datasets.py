@@ -69,10 +69,13 @@ def load_dataset(
     )
 
 
-def _load_idx_set(name: str, base_url: str, md5: dict[str, str], split: str, root: Path, download: bool) -> ImageData:
+def _load_idx_set(
+    name: str, base_url: str, md5: dict[str, str], split: str, root: Path, download: bool
+) -> ImageData:
     """MNIST-style data: 28x28 grey images as uint8 IDX, labels 0..9 as IDX."""
     images_file, labels_file = (
-        fetch(base_url + file, root / name / file, md5=md5[file], download=download) for file in IDX_FILES[split]
+        fetch(base_url + file, root / name / file, md5=md5[file], download=download)
+        for file in IDX_FILES[split]
     )
     images = torch.from_numpy(read_idx(images_file)).unsqueeze(1).float().div_(255)  # (N, 1, 28, 28)
     labels = torch.from_numpy(read_idx(labels_file)).long()  # (N,)
@@ -98,7 +101,10 @@ def _load_digits(split: str, root: Path, download: bool) -> ImageData:
 
 _LOADERS = {  # name -> (loader(split, root, download), splits)
     "mnist": (partial(_load_idx_set, "mnist", MNIST_URL, MNIST_MD5), tuple(IDX_FILES)),
-    "fashion-mnist": (partial(_load_idx_set, "fashion-mnist", FASHION_MNIST_URL, FASHION_MNIST_MD5), tuple(IDX_FILES)),
+    "fashion-mnist": (
+        partial(_load_idx_set, "fashion-mnist", FASHION_MNIST_URL, FASHION_MNIST_MD5),
+        tuple(IDX_FILES),
+    ),
     "binarized-mnist": (_load_binarized, ("train", "valid", "test")),
     "digits": (_load_digits, ("train", "test")),
 }

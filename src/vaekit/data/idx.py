@@ -44,7 +44,7 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     dtype, ndim = _DTYPES[raw[2]], raw[3]
     header_bytes = 4 + 4 * ndim
     if len(raw) < header_bytes:
-        raise DataError(f"{path} is truncated: its header announces {ndim} sizes but the file has {len(raw)} bytes.")
+        raise DataError(f"{path} is truncated: its header announces {ndim} sizes, the file has {len(raw)} bytes.")
     shape = tuple(int(size) for size in np.frombuffer(raw, ">u4", count=ndim, offset=4))
     expected_bytes = math.prod(shape) * dtype.itemsize
     data_bytes = len(raw) - header_bytes
@@ -61,10 +61,8 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
 def write_idx(path: str | os.PathLike, array: np.ndarray) -> None:
     """Write `array` as an IDX file, gzipped if `path` ends with .gz."""
     array = np.asarray(array)
-    code = next(
-        (code for code, dtype in _DTYPES.items() if (dtype.kind, dtype.itemsize) == (array.dtype.kind, array.dtype.itemsize)),
-        None,
-    )
+    kind = (array.dtype.kind, array.dtype.itemsize)
+    code = next((code for code, dtype in _DTYPES.items() if (dtype.kind, dtype.itemsize) == kind), None)
     if code is None:
         kinds = ", ".join(dtype.name for dtype in _DTYPES.values())
         raise ValueError(f"IDX holds {kinds}; got an array of {array.dtype}.")

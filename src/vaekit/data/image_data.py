@@ -16,7 +16,8 @@ class ImageData:
 
     def __post_init__(self) -> None:
         if self.images.ndim != 4:
-            raise ValueError(f"{self.name}: images must have shape (N, C, H, W), got {tuple(self.images.shape)}.")
+            shape = tuple(self.images.shape)
+            raise ValueError(f"{self.name}: images must have shape (N, C, H, W), got {shape}.")
         if self.labels is not None and self.labels.shape != self.images.shape[:1]:
             raise ValueError(
                 f"{self.name}: labels must have shape ({len(self.images)},) to match the images, "

@@ -25,7 +25,9 @@ def _salt_and_pepper(images: torch.Tensor, level: float, generator: torch.Genera
 _CORRUPTIONS = {"gaussian": _gaussian, "masking": _masking, "salt-and-pepper": _salt_and_pepper}
 
 
-def corrupt(images: torch.Tensor, kind: str, level: float, generator: torch.Generator | None = None) -> torch.Tensor:
+def corrupt(
+    images: torch.Tensor, kind: str, level: float, generator: torch.Generator | None = None
+) -> torch.Tensor:
     """Corrupt images in [0, 1]: "gaussian" (level = std, >= 0), "masking" or "salt-and-pepper"
     (level = probability per pixel, in [0, 1])."""
     if kind not in _CORRUPTIONS:

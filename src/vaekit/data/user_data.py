@@ -114,7 +114,8 @@ def _image_files(path: Path) -> tuple[list[Path], list[int] | None]:
         raise DataError(f"{path}: expected a folder of images, but it is not a folder.")
 
     def images_in(folder: Path) -> list[Path]:
-        return sorted(file for file in folder.iterdir() if file.is_file() and file.suffix.lower() in IMAGE_SUFFIXES)
+        files = (file for file in folder.iterdir() if file.is_file() and file.suffix.lower() in IMAGE_SUFFIXES)
+        return sorted(files)
 
     top_level = images_in(path)
     classes = sorted(folder for folder in path.iterdir() if folder.is_dir() and images_in(folder))

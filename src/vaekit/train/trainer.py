@@ -97,6 +97,7 @@ class Trainer:
             start_epoch, step = state["epoch"], state["step"]
         logger = RunLogger(self.run_dir, start_epoch, step if resume else None) if self.run_dir else None
         history = History([] if logger is None else list(logger.rows))
+        fit_started = time.perf_counter()
         try:
             for epoch in range(start_epoch + 1, config.epochs + 1):
                 started = time.perf_counter()
@@ -110,11 +111,17 @@ class Trainer:
                 self._report(row, model)
                 if logger is not None:
                     logger.log(row, step)
-                if self.run_dir is not None and (epoch % config.checkpoint_every == 0 or epoch == config.epochs):
+                out_of_time = (config.time_limit_minutes is not None
+                               and time.perf_counter() - fit_started >= 60 * config.time_limit_minutes)
+                last = epoch == config.epochs or out_of_time
+                if self.run_dir is not None and (epoch % config.checkpoint_every == 0 or last):
                     save_checkpoint(self.run_dir, model, {
                         "epoch": epoch, "step": step, "optimizer": optimizer.state_dict(),
                         "scheduler": scheduler.state_dict(), "data_rng": generator.get_state(),
                         "torch_rng": torch.get_rng_state()})
+                if out_of_time:
+                    tqdm.write(f"time limit of {config.time_limit_minutes} min reached after epoch {epoch}")
+                    break
         finally:
             if logger is not None:
                 logger.close()

@@ -31,19 +31,20 @@ def save_image_grid(path: str | Path, images: torch.Tensor, columns: int | None 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    columns = columns or math.ceil(math.sqrt(len(images)))
+    rows = math.ceil(len(images) / columns)
     grid = image_grid(images, columns)
-    height, width = grid.shape[:2]
-    figure, axis = plt.subplots(figsize=(max(3.0, width / 28), max(3.0, height / 28) + (0.4 if title else 0)))
+    height = grid.shape[0]
+    figure, axis = plt.subplots(figsize=(1.2 + 0.6 * columns, 0.4 + 0.6 * rows + (0.4 if title else 0)))
     axis.imshow(grid.squeeze(-1) if grid.shape[-1] == 1 else grid, cmap="gray", vmin=0, vmax=1,
                 interpolation="nearest")
     axis.set_xticks([])
     if row_labels:
-        rows = len(row_labels)
-        axis.set_yticks([(r + 0.5) * height / rows for r in range(rows)], row_labels)
+        axis.set_yticks([(r + 0.5) * height / len(row_labels) for r in range(len(row_labels))], row_labels)
     else:
         axis.set_yticks([])
     if title:
-        axis.set_title(title)
+        axis.set_title(title, fontsize=10)
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     plt.close(figure)
