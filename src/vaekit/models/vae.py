@@ -36,5 +36,5 @@ class VAE(Model):
     def sample(self, num_samples: int, generator: torch.Generator | None = None) -> Distribution:
         """p(x|z) for z ~ p(z): ``.mean`` gives mean images, ``.sample()`` pixel samples."""
         z = torch.randn(num_samples, self.config.latent_dim, generator=generator,
-                        device=self._prior_anchor.device)
+                        device=self._prior_anchor.device, dtype=self._prior_anchor.dtype)
         return self.decode(z)

@@ -131,7 +131,8 @@ class Trainer:
     # ------------------------------------------------------------------------------
     def _checked(self, model: Model, data, source: str, fixed: bool = False) -> torch.Tensor:
         """Validate the whole data set once; static binarizations are applied here."""
-        images = (data.images if isinstance(data, ImageData) else data).float()
+        dtype = next(model.parameters()).dtype
+        images = (data.images if isinstance(data, ImageData) else data).to(dtype)
         if self.binarize != "dynamic":
             return model.check_input(prepare_images(images, self.binarize, self.config.seed), source)
         _check_unit_range(images, source)
@@ -195,7 +196,6 @@ class Trainer:
 
 def _check_unit_range(images: torch.Tensor, source: str) -> torch.Tensor:
     """Pixels must be finite intensities in [0, 1] to be binarized."""
-    images = images.float()
     if not torch.isfinite(images).all():
         raise ValueError(f"{source}: contains NaN/Inf values")
     if images.min() < 0 or images.max() > 1:
