@@ -61,7 +61,7 @@ def test_estimate_is_stable_for_very_unlikely_images():
     with torch.no_grad():
         model.decoder[0][-1].weight.mul_(400.0)
         estimate = log_likelihood_estimate(model, ALL_IMAGES, num_samples=2000, chunk=300)
-    assert torch.all(torch.isfinite(estimate)) and estimate.min() < -1000
+    assert torch.all(torch.isfinite(estimate)) and estimate.min() < -500
 
 
 def test_estimate_rejects_nonsense_arguments():
