@@ -35,6 +35,7 @@ def train_run(config: RunConfig, resume: bool = False) -> tuple[Model, History]:
                               f"`vaekit train --resume {run_dir}` or set run_dir=... to a new folder")
     data = load_dataset(config.data.name, "train", root=config.data.root)
     train, valid = split_train_valid(data, config.data.valid_fraction, config.train.seed)
+    torch.manual_seed(config.train.seed)                  # the initial weights depend on the seed alone
     model = build_model(config, data.image_shape)
     run_dir.mkdir(parents=True, exist_ok=True)
     save_config(dataclasses.replace(config, model=model.config), run_dir / CONFIG_FILE)
