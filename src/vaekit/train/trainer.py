@@ -158,7 +158,7 @@ class Trainer:
             x = self._batch(images, index, generator)
             loss, terms = self.objective(model, x, self.objective_config)
             if not torch.isfinite(loss):
-                raise TrainingError(f"non-finite loss ({float(loss)}) at epoch {epoch}, batch {batch_index}: "
+                raise TrainingError(f"non-finite loss ({float(loss.detach())}) at epoch {epoch}, batch {batch_index}: "
                                     "lower train.lr, set train.grad_clip, or check the data")
             optimizer.zero_grad(set_to_none=True)
             loss.backward()

@@ -1,0 +1,75 @@
+"""The commands a user types, on the embedded digits data with a tiny budget."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+from pathlib import Path
+
+from vaekit.cli import build_parser, main
+
+PRESET = str(Path(__file__).resolve().parents[1] / "configs" / "digits_vae.yaml")
+
+FAST = ["train.epochs=3", "train.progress=false", "model.hidden=[32]", "evaluate.importance_samples=20"]
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("cli") / "run"
+    assert main(["train", PRESET, f"run_dir={folder}", *FAST]) == 0
+    return folder
+
+
+def test_train_writes_a_complete_run_folder(run_dir):
+    assert {"config.yaml", "checkpoint", "metrics.csv", "tensorboard"} <= {p.name for p in run_dir.iterdir()}
+
+
+def test_evaluate_writes_metrics(run_dir):
+    assert main(["evaluate", str(run_dir), "-k", "50", "--max-examples", "100"]) == 0
+    metrics = json.loads((run_dir / "report" / "metrics.json").read_text())
+    assert metrics["num_examples"] == 100 and metrics["importance_samples"] == 50
+    assert metrics["nll"] <= -metrics["elbo"] + 1.0 and len(metrics["kl_per_dimension"]) == 8
+
+
+@pytest.mark.parametrize("command", ["sample", "reconstruct", "interpolate"])
+def test_figure_commands_write_pngs(run_dir, command, tmp_path):
+    out = tmp_path / f"{command}.png"
+    assert main([command, str(run_dir), "--out", str(out)]) == 0
+    assert out.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_report_writes_every_figure(run_dir):
+    assert main(["report", str(run_dir), "-k", "10"]) == 0
+    names = {p.name for p in (run_dir / "report").iterdir()}
+    assert {"metrics.json", "loss_curve.png", "samples.png", "reconstructions.png", "interpolation.png"} <= names
+
+
+def test_training_into_an_existing_run_is_refused(run_dir, capsys):
+    assert main(["train", PRESET, f"run_dir={run_dir}", *FAST]) == 2
+    assert "--resume" in capsys.readouterr().err
+
+
+def test_resume_extends_a_run(run_dir):
+    assert main(["train", "--resume", str(run_dir), "train.epochs=4"]) == 0
+    assert len((run_dir / "metrics.csv").read_text().splitlines()) == 5
+
+
+def test_bad_input_exits_2_with_a_message(tmp_path, capsys):
+    assert main(["train", PRESET, "model.latent_dims=3"]) == 2
+    assert "unknown key" in capsys.readouterr().err
+    assert main(["evaluate", str(tmp_path)]) == 2
+    assert "not a run folder" in capsys.readouterr().err
+    assert main(["train", PRESET, "data.name=/no/such/file.npy", f"run_dir={tmp_path}/r"]) == 2
+    assert "file.npy" in capsys.readouterr().err
+
+
+def test_every_command_has_help(capsys):
+    commands = build_parser()._subparsers._group_actions[0].choices
+    assert set(commands) == {"train", "evaluate", "sample", "reconstruct", "interpolate", "report"}
+    for name in commands:
+        with pytest.raises(SystemExit) as exit_:
+            main([name, "--help"])
+        assert exit_.value.code == 0 and f"usage: vaekit {name}" in capsys.readouterr().out
+    result = subprocess.run([sys.executable, "-m", "vaekit", "--help"], capture_output=True, text=True)
+    assert result.returncode == 0 and "usage: vaekit" in result.stdout
