@@ -1,9 +1,10 @@
-"""Crash-safe file writes: write a temporary file, fsync it, rename it over the target."""
+"""Crash-safe file writes: write a temporary file beside the target, fsync it, rename it over."""
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
-from typing import Callable
+from typing import BinaryIO, Iterator
 
 
 def fsync_directory(directory: Path) -> None:
@@ -14,19 +15,23 @@ def fsync_directory(directory: Path) -> None:
         os.close(descriptor)
 
 
-def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
-    """Call ``write(temporary_path)``, fsync, then ``os.replace`` onto ``path``.
+@contextlib.contextmanager
+def atomic_write(destination: str | os.PathLike) -> Iterator[BinaryIO]:
+    """``with atomic_write(path) as file: file.write(...)``.
 
-    A reader sees the old file or the complete new one, never a half-written file.
+    On success the temporary file is fsynced and ``os.replace``d onto ``destination`` (and the
+    folder fsynced), so a reader sees the old file or the complete new one, never a half-written
+    file. If the block raises, the temporary file is removed and ``destination`` is untouched.
     """
-    path = Path(path)
-    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    destination = Path(destination)
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    temporary = destination.with_name(f".{destination.name}.{os.getpid()}.part")
     try:
-        write(temporary)
-        with open(temporary, "rb+") as handle:
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
+        with open(temporary, "wb") as file:
+            yield file
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, destination)
     finally:
         temporary.unlink(missing_ok=True)
-    fsync_directory(path.parent)
-    return path
+    fsync_directory(destination.parent)

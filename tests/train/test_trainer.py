@@ -97,12 +97,9 @@ def test_atomic_write_leaves_the_old_file_when_writing_fails(tmp_path):
     target = tmp_path / "file.txt"
     target.write_text("old")
 
-    def failing(path):
-        path.write_text("half")
+    with pytest.raises(OSError, match="disk full"), atomic_write(target) as file:
+        file.write(b"half")
         raise OSError("disk full")
-
-    with pytest.raises(OSError, match="disk full"):
-        atomic_write(target, failing)
     assert target.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["file.txt"]
 
 

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from vaekit.data.cache import DataError, atomic_write, fetch, file_digest, missing_file_message
+from vaekit.atomic import atomic_write
+from vaekit.data.cache import DataError, fetch, file_digest, missing_file_message
 
 URL = "http://www.cs.toronto.edu/~larocheh/public/datasets/binarized_mnist/binarized_mnist_{split}.amat"
 FILE_NAME = "binarized_mnist.npz"

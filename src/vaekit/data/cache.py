@@ -1,14 +1,14 @@
 """Where data files live on disk, and how one gets there: download, verify a checksum, move into place."""
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import http.client
 import os
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
+
+from vaekit.atomic import atomic_write
 
 ENV_VAR = "VAEKIT_DATA"
 TIMEOUT_S = 60
@@ -52,24 +52,6 @@ def missing_file_message(destination: Path, url: str, reason: str) -> str:
         f"{destination}, or set the environment variable {ENV_VAR} (or pass root=) to a data "
         f"folder that already holds it under the same relative path."
     )
-
-
-@contextlib.contextmanager
-def atomic_write(destination: Path) -> Iterator[BinaryIO]:
-    """Write to a temporary file beside `destination`; on success fsync it and os.replace it into place.
-
-    If the block raises, the temporary file is removed and `destination` is left untouched.
-    """
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    temporary = destination.with_name(f".{destination.name}.{os.getpid()}.part")
-    try:
-        with open(temporary, "wb") as file:
-            yield file
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, destination)
-    finally:
-        temporary.unlink(missing_ok=True)
 
 
 def fetch(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 from torch import nn
 from torch.distributions import Distribution
 
@@ -108,9 +108,10 @@ class Model(nn.Module):
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         state = {k: v.detach().contiguous().cpu() for k, v in self.state_dict().items()}
-        atomic_write(directory / WEIGHTS_FILE, lambda path: save_file(state, str(path)))
-        spec = json.dumps({"kind": self.kind, "config": to_dict(self.config)}, indent=2)
-        atomic_write(directory / MODEL_FILE, lambda path: Path(path).write_text(spec))
+        with atomic_write(directory / WEIGHTS_FILE) as file:
+            file.write(save(state))
+        with atomic_write(directory / MODEL_FILE) as file:
+            file.write(json.dumps({"kind": self.kind, "config": to_dict(self.config)}, indent=2).encode())
         return directory
 
 

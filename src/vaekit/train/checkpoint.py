@@ -39,7 +39,8 @@ def save_checkpoint(run_dir: str | Path, model: Model, state: dict[str, Any]) ->
     shutil.rmtree(staging, ignore_errors=True)
     model.save(staging)
     state = {**state, "weights_sha256": _sha256(staging / WEIGHTS_FILE)}
-    atomic_write(staging / TRAINER_FILE, lambda path: torch.save(state, path))
+    with atomic_write(staging / TRAINER_FILE) as file:
+        torch.save(state, file)
     if current.exists():
         shutil.rmtree(previous, ignore_errors=True)
         current.rename(previous)
