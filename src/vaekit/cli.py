@@ -121,6 +121,20 @@ def _report(args) -> None:
     _interpolate(argparse.Namespace(run_dir=args.run_dir, pairs=4, steps=10, method="linear", out=None))
 
 
+def _experiment(args) -> None:
+    from vaekit.experiments import EXPERIMENTS, run_experiment
+
+    if args.list or args.name is None:
+        for name in EXPERIMENTS.names():
+            print(f"{name:18} {EXPERIMENTS[name].claim}")
+        return
+    out = args.out or f"reports/{args.name}{'-quick' if args.quick else ''}"
+    report = run_experiment(args.name, out, quick=args.quick, overrides=args.overrides)
+    for check in report.checks:
+        print(f"[{'held' if check['held'] else 'NOT held'}] {check['claim']}: {check['measured']}")
+    print(f"written: {out}/report.md, {out}/results.json and {len(report.figures)} figure(s)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vaekit", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -158,6 +172,16 @@ def build_parser() -> argparse.ArgumentParser:
     interpolate.add_argument("--pairs", type=int, default=4)
     interpolate.add_argument("--steps", type=int, default=10)
     interpolate.add_argument("--method", choices=("linear", "slerp"), default="linear")
+    experiment = commands.add_parser(
+        "experiment", help="reproduce a claim of the VAE lecture: figures, results.json, report.md",
+        description="Run one experiment of the lecture (see --list) into reports/NAME (or --out). "
+                    "key=value pairs override configs/experiments/NAME.yaml, e.g. data_root=../shared/data.")
+    experiment.add_argument("name", nargs="?", help="experiment name (see --list)")
+    experiment.add_argument("overrides", nargs="*", help="key=value overrides of the experiment settings")
+    experiment.add_argument("--list", action="store_true", help="list the experiments and their claims")
+    experiment.add_argument("--quick", action="store_true", help="small settings that run in a few minutes")
+    experiment.add_argument("--out", help="report folder (default reports/NAME)")
+    experiment.set_defaults(handler=_experiment)
     return parser
 
 

@@ -1,0 +1,13 @@
+"""`vaekit experiment NAME`: each lecture claim reproduced on real data, measured, with figures.
+
+Every experiment is a function ``run(report, settings)`` registered by name; its parameters are
+a frozen dataclass filled from ``configs/experiments/NAME.yaml`` (section ``full`` or ``quick``),
+then from command-line overrides.
+"""
+from vaekit.experiments.registry import EXPERIMENTS, Experiment, run_experiment
+from vaekit.experiments.report import Report
+
+# importing the modules registers the experiments
+from vaekit.experiments import linear_ae_pca  # noqa: F401,E402  isort:skip
+
+__all__ = ["EXPERIMENTS", "Experiment", "Report", "run_experiment"]

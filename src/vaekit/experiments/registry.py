@@ -1,0 +1,68 @@
+"""The experiment table and the runner shared by the CLI and the tests."""
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+import yaml
+
+from vaekit.config import ConfigError, from_dict, merge, parse_override
+from vaekit.experiments.report import Report
+from vaekit.registry import Registry
+
+CONFIG_DIR = Path(__file__).resolve().parents[3] / "configs" / "experiments"
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """``run(report, settings)`` with ``settings`` an instance of ``settings_type``."""
+
+    name: str
+    claim: str
+    settings_type: type
+    run: Callable[[Report, Any], None]
+
+
+EXPERIMENTS: Registry[Experiment] = Registry("experiment")
+
+
+def experiment(name: str, claim: str, settings_type: type):
+    """Decorator: register ``run(report, settings)`` as experiment ``name``."""
+    def decorate(run):
+        EXPERIMENTS.register(name)(Experiment(name, claim, settings_type, run))
+        return run
+    return decorate
+
+
+def load_settings(spec: Experiment, quick: bool, overrides: list[str] = (), config_dir: Path = CONFIG_DIR):
+    """Defaults < configs/experiments/NAME.yaml [full|quick] < ``key=value`` overrides."""
+    values: dict[str, Any] = {}
+    path = config_dir / f"{spec.name}.yaml"
+    if path.is_file():
+        sections = yaml.safe_load(path.read_text()) or {}
+        values = dict(sections.get("quick" if quick else "full") or {})
+    for text in overrides:
+        merge(values, *parse_override(text))
+    try:
+        return from_dict(spec.settings_type, values)
+    except ConfigError as error:
+        raise ConfigError(f"experiment {spec.name}: {error}") from None
+
+
+def run_experiment(name: str, out_dir: str | Path, quick: bool = False, overrides: list[str] = (),
+                   data_root: str | None = None) -> Report:
+    """Run experiment ``name`` into ``out_dir`` (figures, results.json, report.md)."""
+    spec = EXPERIMENTS[name]
+    settings = load_settings(spec, quick, list(overrides))
+    if data_root is not None and hasattr(settings, "data_root"):
+        settings = dataclasses.replace(settings, data_root=data_root)
+    report = Report(out_dir, name, spec.claim, settings, quick)
+    torch.manual_seed(getattr(settings, "seed", 0))
+    started = time.perf_counter()
+    spec.run(report, settings)
+    report.write(seconds=time.perf_counter() - started)
+    return report

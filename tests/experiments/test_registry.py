@@ -1,0 +1,24 @@
+import pytest
+
+from vaekit.cli import main
+from vaekit.config import ConfigError
+from vaekit.experiments import EXPERIMENTS, run_experiment
+from vaekit.experiments.registry import CONFIG_DIR, load_settings
+
+
+def test_every_experiment_has_a_config_with_full_and_quick_sections():
+    for name in EXPERIMENTS.names():
+        spec = EXPERIMENTS[name]
+        assert (CONFIG_DIR / f"{name}.yaml").is_file(), name
+        assert load_settings(spec, quick=True) != load_settings(spec, quick=False)
+
+
+def test_bad_settings_are_rejected_with_the_experiment_name(tmp_path):
+    with pytest.raises(ConfigError, match="experiment linear-ae-pca: unknown key"):
+        run_experiment("linear-ae-pca", tmp_path, quick=True, overrides=["epoch=3"])
+
+
+def test_list_names_every_experiment(capsys):
+    assert main(["experiment", "--list"]) == 0
+    listed = capsys.readouterr().out
+    assert all(name in listed for name in EXPERIMENTS.names())
