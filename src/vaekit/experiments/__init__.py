@@ -8,6 +8,7 @@ from vaekit.experiments.registry import EXPERIMENTS, Experiment, run_experiment
 from vaekit.experiments.report import Report
 
 # importing the modules registers the experiments
-from vaekit.experiments import linear_ae_pca  # noqa: F401,E402  isort:skip
+from vaekit.experiments import (  # noqa: F401,E402  isort:skip
+    ae_vs_vae_2d, beta_sweep, deep_ae_vs_pca, denoising_ae, interpolation, linear_ae_pca, sampling)
 
 __all__ = ["EXPERIMENTS", "Experiment", "Report", "run_experiment"]
