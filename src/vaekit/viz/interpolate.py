@@ -14,7 +14,8 @@ def slerp(z0: torch.Tensor, z1: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
     cosine = (z0 * z1).sum(-1, keepdim=True) / (z0.norm(dim=-1, keepdim=True) * z1.norm(dim=-1, keepdim=True))
     omega = torch.arccos(cosine.clamp(-1 + 1e-7, 1 - 1e-7))
     sine = torch.sin(omega)
-    return (torch.sin((1 - t) * omega) * z0 + torch.sin(t * omega) * z1) / sine
+    # coefficients first: at t = 0 and t = 1 they are exactly (1, 0) and (0, 1)
+    return (torch.sin((1 - t) * omega) / sine) * z0 + (torch.sin(t * omega) / sine) * z1
 
 
 def interpolate(z0: torch.Tensor, z1: torch.Tensor, steps: int, method: str = "linear") -> torch.Tensor:
