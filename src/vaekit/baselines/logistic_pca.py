@@ -110,7 +110,8 @@ class LogisticPCA:
     def _check_data(X, method: str) -> torch.Tensor:
         array = np.asarray(X, dtype=np.float32)
         if array.ndim != 2 or array.shape[0] == 0:
-            raise ValueError(f"{method}: expected a non-empty 2-D array (n_samples, n_features), got shape {array.shape}")
+            raise ValueError(f"{method}: expected a non-empty 2-D array (n_samples, n_features), "
+                             f"got shape {array.shape}")
         if not np.isfinite(array).all():
             raise ValueError(f"{method}: X contains NaN or infinite values")
         if array.min() < 0 or array.max() > 1:

@@ -2,13 +2,17 @@
 
 Hinton & Salakhutdinov (2006), Fig. 2B: a 784-1000-500-250-30 autoencoder (RBM-pretrained,
 fine-tuned on the cross-entropy of grey pixels) against 30-d logistic PCA and 30-d PCA, average
-squared errors 3.00, 8.01 and 13.87 per test image. Ours: the same widths with ReLU units (theirs
-are logistic) trained from random weights with Adam on a Bernoulli likelihood with dynamic
-binarization — each batch is x̃ ~ Bernoulli(x), and E_x̃[−log p(x̃|z)] for a fixed z is the
-cross-entropy of the grey image x, H&S's loss; the encoder sees binary samples in training and
-grey test images. Logistic PCA is vaekit.baselines.LogisticPCA (Collins et al. 2001, Schein
-et al. 2003): X ≈ σ(1bᵀ + AVᵀ) with the scores of each test image found by optimisation. PCA is
-scikit-learn's, checked against a numpy SVD reconstruction of the same images.
+squared errors 3.00, 8.01 and 13.87 per test image. Ours: the same widths with ELU units (theirs
+are logistic; from random weights, ReLU or tanh nets this deep train several times slower) trained
+with Adam on a Bernoulli likelihood with dynamic binarization: each batch is x̃ ~ Bernoulli(x),
+and for a fixed code E_x̃[−log p(x̃|z)] is the cross-entropy of the grey image x, H&S's loss. The
+encoder sees binary samples in training and the grey test images.
+
+Logistic PCA is vaekit.baselines.LogisticPCA (Collins et al. 2001, Schein et al. 2003):
+X ≈ σ(1bᵀ + AVᵀ), and the 30 scores of each test image are found by optimising that image's
+cross-entropy; the autoencoder's encoder must produce its code in one pass (the amortisation gap
+of Cremer, Li & Duvenaud 2018). PCA is scikit-learn's, checked against a numpy SVD
+reconstruction of the same images.
 
 Measured on the test set, per image: squared error Σ_pixels (x − x̂)² with x̂ the mean image, and
 Bernoulli cross-entropy Σ_pixels −x log x̂ − (1 − x) log(1 − x̂) with x̂ clipped to [1e-3, 1 − 1e-3]
@@ -39,12 +43,13 @@ class Settings:
     test_size: int | None = None         # None: all 10,000 (then PCA is checked against H&S's 13.87)
     code_size: int = 30
     hidden: tuple[int, ...] = (1000, 500, 250)
+    activation: str = "elu"              # ReLU nets of this depth train far slower from random weights
     epochs: int = 20
     lr: float = 1e-3
-    lr_decay: float = 0.9
+    lr_decay: float = 0.95
     batch_size: int = 128
-    logistic_pca_iterations: int = 150   # full-batch Adam steps, for the fit and for each transform
-    logistic_pca_lr: float = 0.05
+    logistic_pca_iterations: int = 100   # full-batch Adam steps, for the fit and for each transform
+    logistic_pca_lr: float = 0.1
     pca_tolerance: float = 0.02          # relative, against H&S's 13.87
     seed: int = 0
 
@@ -62,8 +67,9 @@ def svd_reconstruction(train: np.ndarray, test: np.ndarray, size: int) -> np.nda
     return mean + (test - mean) @ right @ right.T
 
 
-@experiment("deep-ae-vs-pca", "A deep autoencoder with a 30-unit code reconstructs MNIST test digits with a lower "
-            "squared error than 30-d logistic PCA, which beats 30-d PCA (Hinton & Salakhutdinov 2006, Fig. 2B).",
+@experiment("deep-ae-vs-pca", "A deep autoencoder with a 30-unit code, and 30-d logistic PCA, reconstruct MNIST test "
+            "digits with a far lower squared error than 30-d PCA; Hinton & Salakhutdinov (2006, Fig. 2B) also found "
+            "the deep autoencoder better than logistic PCA.",
             Settings)
 def run(report: Report, settings: Settings) -> None:
     train = dataset("mnist", "train", settings.train_size, settings.data_root, settings.seed)
@@ -72,7 +78,8 @@ def run(report: Report, settings: Settings) -> None:
     size = settings.code_size
 
     model = train_model(
-        ModelConfig(kind="autoencoder", latent_dim=size, hidden=settings.hidden, likelihood="bernoulli"),
+        ModelConfig(kind="autoencoder", latent_dim=size, hidden=settings.hidden, likelihood="bernoulli",
+                    activation=settings.activation),
         train, epochs=settings.epochs, objective=ObjectiveConfig(name="reconstruction"), binarize="dynamic",
         lr=settings.lr, lr_decay=settings.lr_decay, batch_size=settings.batch_size, seed=settings.seed)
     with torch.no_grad():
@@ -90,11 +97,13 @@ def run(report: Report, settings: Settings) -> None:
                   paper_squared_error=PAPER_SQUARED_ERROR, logistic_pca_train_loss=logistic.loss_curve_[-1])
     report.table(f"Test reconstruction error per image, {size}-d codes ({len(x_test)} test images)",
                  ["method", "squared error (ours)", "squared error (H&S 2006)", "cross-entropy (nats, ours)"],
-                 [[name, errors[name], PAPER_SQUARED_ERROR[name], entropies[name]] for name in reconstructions])
+                 [[name, errors[name], f"{PAPER_SQUARED_ERROR[name]:.2f}", entropies[name]]
+                  for name in reconstructions])
 
-    report.check("squared error: deep AE < logistic PCA < PCA (H&S's ordering)",
-                 errors["deep AE"] < errors["logistic PCA"] < errors["PCA"],
-                 ", ".join(f"{name} {error:.2f}" for name, error in errors.items()))
+    for better, worse in (("deep AE", "PCA"), ("logistic PCA", "PCA"), ("deep AE", "logistic PCA")):
+        report.check(f"squared error: {better} < {worse} (H&S: {PAPER_SQUARED_ERROR[better]:.2f} < "
+                     f"{PAPER_SQUARED_ERROR[worse]:.2f})", errors[better] < errors[worse],
+                     f"{better} {errors[better]:.2f}, {worse} {errors[worse]:.2f}")
     gap = abs(errors["PCA"] - svd_error) / svd_error
     report.check("PCA's squared error equals that of a numpy SVD reconstruction of the same images (1e-4)",
                  gap < 1e-4, f"scikit-learn {errors['PCA']:.4f}, SVD {svd_error:.4f}")
