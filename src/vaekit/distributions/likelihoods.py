@@ -18,9 +18,8 @@ LIKELIHOODS: Registry[type["Likelihood"]] = Registry("likelihood")
 
 
 class Likelihood(nn.Module):
-    """Maps decoder output (..., params_per_pixel·C, H, W) to p(x|z) with event shape (C, H, W)."""
-
-    params_per_pixel = 1
+    """Maps decoder output (..., C, H, W) to p(x|z) with event shape (C, H, W); ``scale`` is used by
+    the Gaussian likelihoods (fixed σ, or the initial σ of the learned one)."""
 
     def __init__(self, image_shape: tuple[int, int, int], scale: float = 1.0):
         super().__init__()
