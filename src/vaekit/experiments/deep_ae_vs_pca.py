@@ -32,6 +32,7 @@ from vaekit.experiments.common import dataset, train_model
 from vaekit.experiments.linear_ae_pca import squared_error
 from vaekit.experiments.registry import experiment
 from vaekit.experiments.report import Report
+from vaekit.viz import labelled_rows
 
 PAPER_SQUARED_ERROR = {"deep AE": 3.00, "logistic PCA": 8.01, "PCA": 13.87}   # H&S 2006, Fig. 2B caption
 
@@ -121,12 +122,8 @@ def _figures(report, errors, reconstructions, x_test, labels) -> None:
 
     shown = [int(np.flatnonzero(labels.numpy() == digit)[0]) for digit in range(10)]   # first test image of each class
     rows = {"real data": x_test, **reconstructions}
-    figure, axes = plt.subplots(len(rows), 10, figsize=(10, 1.1 * len(rows)))
-    for row, (label, images) in enumerate(rows.items()):
-        for column, index in enumerate(shown):
-            axes[row, column].imshow(images[index].reshape(28, 28), cmap="gray", vmin=0, vmax=1)
-            axes[row, column].set_xticks([]), axes[row, column].set_yticks([])
-        axes[row, 0].set_ylabel(label, fontsize=8, rotation=0, ha="right", va="center")
+    figure = labelled_rows([(label, torch.as_tensor(images[shown]).view(-1, 1, 28, 28))
+                            for label, images in rows.items()])
     report.figure("reconstructions", figure, "One test digit of each class and its reconstruction from a 30-d code: "
                   "deep autoencoder, logistic PCA, PCA (as in Hinton & Salakhutdinov 2006, Fig. 2B).")
     figure, axis = plt.subplots(figsize=(6, 3.4))

@@ -24,6 +24,7 @@ from vaekit.data import corrupt
 from vaekit.experiments.common import dataset, train_model
 from vaekit.experiments.registry import experiment
 from vaekit.experiments.report import Report
+from vaekit.viz import labelled_rows
 
 NOISE_LABELS = {"gaussian": "σ", "masking": "p", "salt-and-pepper": "p"}
 
@@ -112,15 +113,12 @@ def _figures(report, rows, shown, originals) -> None:
     axis.legend(loc="center left", bbox_to_anchor=(1, 0.5))
     report.figure("psnr", figure, "Test PSNR of the noisy input, a 3×3 median filter and the denoising AE, "
                   "for each noise type and level.")
-    figure, axes = plt.subplots(4 * len(shown), 8, figsize=(8, 1.05 * 4 * len(shown)))
-    for block, (kind, (level, noisy, filtered, denoised)) in enumerate(shown.items()):
+    rows = []
+    for kind, (level, noisy, filtered, denoised) in shown.items():
         for offset, (label, images) in enumerate((("noisy input", noisy), ("median filter", filtered),
                                                   ("denoising AE", denoised), ("clean target", originals))):
-            row = 4 * block + offset
-            for column in range(8):
-                axes[row, column].imshow(images[column, 0], cmap="gray", vmin=0, vmax=1)
-                axes[row, column].set_xticks([]), axes[row, column].set_yticks([])
-            axes[row, 0].set_ylabel(f"{kind} {NOISE_LABELS[kind]}={level:g}\n{label}" if offset == 0 else label,
-                                    fontsize=7, rotation=0, ha="right", va="center")
+            label = f"{kind} {NOISE_LABELS[kind]}={level:g}\n{label}" if offset == 0 else label
+            rows.append((label, torch.as_tensor(images[:8])))
+    figure = labelled_rows(rows, fontsize=7)
     report.figure("denoising", figure, "For each noise type at its highest level: noisy test digits, the median "
                   "filter's output, the denoising AE's output, and the clean targets.")

@@ -18,6 +18,7 @@ from vaekit.config import ModelConfig, ObjectiveConfig
 from vaekit.experiments.common import dataset, train_model
 from vaekit.experiments.registry import experiment
 from vaekit.experiments.report import Report
+from vaekit.viz import labelled_rows
 
 
 @dataclass(frozen=True)
@@ -94,12 +95,8 @@ def _figures(report, settings, largest_angles, rows, shown, originals) -> None:
                   "and the PCA subspace, and test squared errors, against the code size M.")
     size = sizes[len(sizes) // 2]
     pca_images, ae_images = shown[size]
-    figure, axes = plt.subplots(3, 10, figsize=(10, 3.3))
-    for row, (label, images) in enumerate((("data", originals), (f"PCA M={size}", pca_images),
-                                            (f"linear AE M={size}", ae_images))):
-        for column in range(10):
-            axes[row, column].imshow(images[column].reshape(28, 28), cmap="gray", vmin=0, vmax=1)
-            axes[row, column].set_xticks([]), axes[row, column].set_yticks([])
-        axes[row, 0].set_ylabel(label, fontsize=8)
+    rows = [(label, torch.as_tensor(images).view(-1, 1, 28, 28)) for label, images in
+            (("data", originals), (f"PCA M={size}", pca_images), (f"linear AE M={size}", ae_images))]
+    figure = labelled_rows(rows)
     report.figure("reconstructions", figure, f"Test digits and their reconstructions by PCA and the linear AE "
                   f"with M={size}: the two are indistinguishable.")

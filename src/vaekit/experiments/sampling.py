@@ -31,7 +31,7 @@ from vaekit.config import ModelConfig
 from vaekit.experiments.common import dataset, train_model
 from vaekit.experiments.registry import experiment
 from vaekit.experiments.report import Report
-from vaekit.viz import image_grid
+from vaekit.viz import labelled_rows
 
 
 @dataclass(frozen=True)
@@ -162,15 +162,9 @@ def _figures(report: Report, settings: Settings, shown: dict) -> None:
             low, high = float(samples.min()), float(samples.max())
             rows = [rows[0], (f"mean + σε, range\n[{low:.2f}, {high:.2f}]\nshown black..white",
                               (samples - low) / (high - low)), ("mean + σε\nclamped to [0, 1]", samples.clamp(0, 1))]
-        figure, axes = plt.subplots(len(rows), 1, figsize=(1.0 + 0.75 * len(means), 1.0 + 0.8 * len(rows)))
-        for axis, (label, images) in zip(axes, rows):
-            axis.imshow(image_grid(images, len(images)).squeeze(-1), cmap="gray", vmin=0, vmax=1,
-                        interpolation="nearest")
-            axis.set_xticks([]), axis.set_yticks([])
-            axis.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=9)
         title = "Bernoulli VAE on MNIST" if name == "bernoulli" else \
             f"Gaussian VAE on Fashion-MNIST ({settings.gaussian_likelihood}, σ = {settings.gaussian_scale:g})"
-        axes[0].set_title(f"{title}: the same z ~ N(0, I) in every column", fontsize=10)
+        figure = labelled_rows(rows, title=f"{title}: the same z ~ N(0, I) in every column")
         report.figure(f"samples_{name}", figure, f"{title}: mean of p(x|z) against samples x ~ p(x|z) for the same "
                       "z's; the mean is what papers usually show.")
 
