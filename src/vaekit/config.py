@@ -30,8 +30,8 @@ class DataConfig:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    kind: str = "vae"                # vae | autoencoder
-    architecture: str = "mlp"        # mlp | conv
+    kind: str = "vae"                # vae | autoencoder | factor-vae | sentence-vae | language-model
+    architecture: str = "mlp"        # mlp | conv | pixelcnn (conv encoder, autoregressive decoder) | lstm (text)
     latent_dim: int = 20
     hidden: tuple[int, ...] = (400,) # MLP widths (encoder; the decoder mirrors them)
     activation: str = "relu"         # relu | tanh | softplus | elu | leaky-relu | identity
@@ -39,13 +39,48 @@ class ModelConfig:
     likelihood: str = "bernoulli"    # bernoulli | continuous-bernoulli | gaussian | gaussian-learned
     likelihood_scale: float = 1.0    # std of the fixed-variance Gaussian likelihood
     image_shape: tuple[int, ...] = ()  # (C, H, W); filled from the data when empty
+    pixelcnn_layers: int = 5         # masked 7x7 then 3x3 convolutions of the PixelCNN decoder
+    pixelcnn_channels: int = 32
+    discriminator_hidden: tuple[int, ...] = (1000, 1000, 1000, 1000, 1000, 1000)  # FactorVAE's D(z)
+    vocab_size: int = 0              # text: filled from the data's vocabulary when 0
+    embedding_dim: int = 256         # text: word embedding size
+    rnn_hidden: int = 256            # text: LSTM state size of encoder and decoder
+    word_dropout: float = 0.0        # text: decoder inputs replaced by <unk> (Bowman et al. 2016)
+    embedding_dropout: float = 0.0   # text: dropout on decoder input embeddings (He et al. 2019)
+
+
+@dataclass(frozen=True)
+class ScheduleConfig:
+    """A weight as a function of the optimizer step; see ``vaekit.schedules``."""
+    kind: str = "constant"           # constant | linear | sigmoid | cyclical
+    steps: int = 0                   # rise length (linear, sigmoid) or length of all cycles (cyclical)
+    start: float = 0.0               # fraction of the full value at step 0
+    cycles: int = 4                  # cyclical: number of cycles M (Fu et al. 2019)
+    ratio: float = 0.5               # cyclical: fraction R of each cycle spent rising
+
+
+@dataclass(frozen=True)
+class RegularizerConfig:
+    """One term λ·R added to the loss: R on q(z|x) per example or on the aggregate q(z)."""
+    name: str = ""                   # see vaekit.objectives.regularizers.REGULARIZERS
+    weight: float = 1.0              # λ
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)  # scales λ
+    estimator: str = "mss"           # total-correlation: mss | mws (Chen et al. 2018)
+    kernel: str = "imq"              # mmd: rbf | imq (Zhao et al. 2017)
+    capacity: float = 0.0            # capacity: target KL C in nats (Burgess et al. 2018)
+    capacity_schedule: ScheduleConfig = field(default_factory=ScheduleConfig)  # scales C
+    diagonal_weight: float = 1.0     # dip: λ_d / λ_od (Kumar et al. 2018)
 
 
 @dataclass(frozen=True)
 class ObjectiveConfig:
-    name: str = "elbo"               # elbo | iwae | reconstruction
+    name: str = "elbo"               # elbo | iwae | reconstruction | factor-vae | language-model
     num_samples: int = 1             # K Monte-Carlo samples of z per data point
     beta: float = 1.0                # weight of KL(q(z|x) || p(z)) (beta-VAE)
+    kl_schedule: ScheduleConfig = field(default_factory=ScheduleConfig)  # scales beta over steps
+    free_bits: float = 0.0           # λ: KL of each group counts as max(λ, batch mean) (Kingma et al. 2016)
+    free_bits_groups: int = 0        # 0: per latent dimension; G: G groups of consecutive dimensions
+    regularizers: tuple[RegularizerConfig, ...] = ()
     corruption: str = "none"         # denoising AE: none | gaussian | masking | salt-and-pepper
     corruption_level: float = 0.0
 
@@ -64,6 +99,9 @@ class TrainConfig:
     time_limit_minutes: float | None = None  # stop (with a checkpoint) after the epoch that passes it
     threads: int | None = None       # torch.set_num_threads; None keeps torch's choice
     progress: bool = True
+    pretrain_epochs: int = 0         # epochs with KL weight 0 first (autoencoder pre-training, Li et al. 2019)
+    reset_decoder: bool = False      # re-initialise the decoder after pre-training (Li et al. 2019)
+    discriminator_lr: float = 1e-4   # FactorVAE's discriminator: Adam(lr, betas=(0.5, 0.9))
 
 
 @dataclass(frozen=True)
@@ -97,6 +135,8 @@ def _coerce(value: Any, annotation: Any, key: str) -> Any:
         if not isinstance(value, (list, tuple)):
             raise ConfigError(f"{key}: expected a list, got {value!r}")
         item_type = typing.get_args(annotation)[0]
+        if dataclasses.is_dataclass(item_type):
+            return tuple(from_dict(item_type, item, f"{key}[{i}].") for i, item in enumerate(value))
         return tuple(_coerce(item, item_type, f"{key}[{i}]") for i, item in enumerate(value))
     if annotation is bool:
         if isinstance(value, bool):

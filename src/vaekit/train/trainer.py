@@ -135,7 +135,9 @@ class Trainer:
     def _checked(self, model: Model, data, source: str, fixed: bool = False) -> torch.Tensor:
         """Validate the whole data set once; static binarizations are applied here."""
         dtype = next(model.parameters()).dtype
-        images = (data.images if isinstance(data, ImageData) else data).to(dtype)
+        images = data.images if isinstance(data, ImageData) else data
+        if images.is_floating_point() or images.dtype == torch.uint8:
+            images = images.to(dtype)           # pixels; integer tokens of text stay integers
         if self.binarize != "dynamic":
             return model.check_input(prepare_images(images, self.binarize, self.config.seed), source)
         _check_unit_range(images, source)
