@@ -3,7 +3,8 @@ import pytest
 import torch
 
 from vaekit import MODELS, VAE, Autoencoder, Trainer, load
-from vaekit.config import ObjectiveConfig, TrainConfig
+from vaekit.config import ObjectiveConfig, RegularizerConfig, TrainConfig
+from vaekit.models import FactorVAE
 from vaekit.objectives import OBJECTIVES
 
 CASES = {
@@ -20,6 +21,8 @@ CASES = {
                               image_shape=(1, 64, 64)), "elbo"),
     "vae-conv-rgb": (VAE, dict(latent_dim=4, architecture="conv", hidden=(16,), conv_channels=(4, 8),
                                likelihood="continuous-bernoulli", image_shape=(3, 32, 32)), "elbo"),
+    "factor-vae": (FactorVAE, dict(latent_dim=3, hidden=(16,), discriminator_hidden=(8, 8), image_shape=(1, 8, 8)),
+                   "factor-vae"),
     "autoencoder-linear": (Autoencoder, dict(latent_dim=3, hidden=(), activation="identity",
                                              likelihood="gaussian", image_shape=(1, 8, 8)), "reconstruction"),
     "autoencoder-denoising": (Autoencoder, dict(latent_dim=3, hidden=(16,), image_shape=(1, 8, 8)),
@@ -62,7 +65,10 @@ def test_shapes(case):
 def test_a_train_step_changes_weights_and_an_evaluation_does_not(case):
     model, objective = make(case)
     corruption = "masking" if case == "autoencoder-denoising" else "none"
-    objective_config = ObjectiveConfig(name=objective, num_samples=3, corruption=corruption, corruption_level=0.3)
+    regularizers = (RegularizerConfig("total-correlation", weight=10.0, estimator="discriminator"),) \
+        if objective == "factor-vae" else ()
+    objective_config = ObjectiveConfig(name=objective, num_samples=3, corruption=corruption, corruption_level=0.3,
+                                       regularizers=regularizers)
     trainer = Trainer(TrainConfig(epochs=1, batch_size=4, progress=False), objective_config)
     x = batch_for(model, 8)
     before = {k: v.clone() for k, v in model.state_dict().items()}

@@ -40,9 +40,9 @@ def test_non_finite_loss_names_epoch_and_batch():
     calls = {"count": 0}
     objective = run.objective
 
-    def poisoned(model, x, config):
+    def poisoned(model, x, config, **context):
         calls["count"] += 1
-        loss, terms = objective(model, x, config)
+        loss, terms = objective(model, x, config, **context)
         return (loss * float("nan"), terms) if calls["count"] == 7 else (loss, terms)
 
     run.objective = poisoned

@@ -1,6 +1,7 @@
 """Model families: one file each. Every model encodes to a code or a posterior and decodes to p(x|z)."""
 from vaekit.models.autoencoder import Autoencoder
 from vaekit.models.base import MODELS, Model, load
+from vaekit.models.factor_vae import FactorVAE
 from vaekit.models.vae import VAE
 
-__all__ = ["MODELS", "Model", "VAE", "Autoencoder", "load"]
+__all__ = ["MODELS", "Model", "VAE", "Autoencoder", "FactorVAE", "load"]

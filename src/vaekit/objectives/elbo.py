@@ -1,17 +1,28 @@
-"""The evidence lower bound with K reparameterized samples (Kingma & Welling 2014, eq. 10).
+"""The evidence lower bound with K reparameterized samples (Kingma & Welling 2014, eq. 10),
+and its extensions by a KL weight, free bits and regularizers.
 
 log p(x) ≥ ELBO(x) = E_{q(z|x)}[log p(x|z)] − KL(q(z|x) || p(z)),
 
 estimated with z_k = μ(x) + σ(x) ⊙ ε_k, ε_k ~ N(0, I), k = 1..K. Training minimises
-−(E_q[log p(x|z)] − β·KL) (β-VAE, Higgins et al. 2017); the reported ``elbo`` always uses β = 1.
+
+    −E_q[log p(x|z)] + β(t)·KL  + Σ_r λ_r(t)·R_r          (β-VAE: Higgins et al. 2017)
+
+where β(t) = beta · kl_schedule(t), the KL may be replaced by its free-bits form
+Σ_j max(λ, E_batch KL_j) (Kingma et al. 2016), and R_r are the regularizers of
+``objectives.regularizers`` on q(z|x) or the aggregate q(z). The reported ``elbo`` is always
+the plain bound (β = 1, no free bits, no regularizers), so runs stay comparable.
 """
 from __future__ import annotations
+
+import dataclasses
 
 import torch
 
 from vaekit.config import ObjectiveConfig
-from vaekit.distributions import kl_term
+from vaekit.distributions import kl_per_dimension, kl_term
 from vaekit.objectives.registry import OBJECTIVES
+from vaekit.objectives.regularizers import REGULARIZERS, LatentBatch
+from vaekit.schedules import free_bits_kl, schedule_factor
 
 
 def elbo_terms(model, x: torch.Tensor, num_samples: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
@@ -23,9 +34,37 @@ def elbo_terms(model, x: torch.Tensor, num_samples: int = 1) -> tuple[torch.Tens
     return log_likelihood, kl
 
 
-@OBJECTIVES.register("elbo")
-def elbo(model, x: torch.Tensor, config: ObjectiveConfig = ObjectiveConfig()):
-    log_likelihood, kl = elbo_terms(model, x, config.num_samples)
-    loss = -(log_likelihood - config.beta * kl).mean()
+def kl_weight(config: ObjectiveConfig, step: int) -> float:
+    """β(t) = beta · kl_schedule(t)."""
+    return config.beta * schedule_factor(config.kl_schedule, step)
+
+
+def regularized_loss(model, x: torch.Tensor, config: ObjectiveConfig, step: int = 0,
+                     dataset_size: int | None = None):
+    """The training loss of the module docstring, the named terms, and the batch's z ~ q(z|x)."""
+    posterior = model.encode(x)
+    prior = model.prior()
+    z = posterior.rsample((config.num_samples,))                          # (K, B, D)
+    log_likelihood = model.decode(z).log_prob(x).mean(0)                  # (B,)
+    kl = kl_term(posterior, prior, z)                                      # (B,)
+    kl_loss = (free_bits_kl(kl_per_dimension(posterior, prior), config.free_bits, config.free_bits_groups)
+               if config.free_bits > 0 else kl.mean())
+    loss = -log_likelihood.mean() + kl_weight(config, step) * kl_loss
     terms = {"elbo": (log_likelihood - kl).mean(), "reconstruction": -log_likelihood.mean(), "kl": kl.mean()}
+    if config.regularizers:
+        batch = LatentBatch(posterior, z[0], kl, dataset_size or len(x), model)
+        for entry in config.regularizers:
+            if entry.name == "capacity":
+                entry = dataclasses.replace(entry, capacity=entry.capacity
+                                            * schedule_factor(entry.capacity_schedule, step))
+            value = REGULARIZERS[entry.name](batch, entry)
+            loss = loss + entry.weight * schedule_factor(entry.schedule, step) * value
+            terms[entry.name.replace("-", "_")] = value
+    return loss, terms, z[0]
+
+
+@OBJECTIVES.register("elbo")
+def elbo(model, x: torch.Tensor, config: ObjectiveConfig = ObjectiveConfig(), step: int = 0,
+         dataset_size: int | None = None):
+    loss, terms, _ = regularized_loss(model, x, config, step, dataset_size)
     return loss, terms

@@ -28,6 +28,7 @@ def iwae_bound(model, x: torch.Tensor, num_samples: int) -> torch.Tensor:
 
 
 @OBJECTIVES.register("iwae")
-def iwae(model, x: torch.Tensor, config: ObjectiveConfig = ObjectiveConfig()):
+def iwae(model, x: torch.Tensor, config: ObjectiveConfig = ObjectiveConfig(), step: int = 0,
+          dataset_size: int | None = None):
     bound = iwae_bound(model, x, config.num_samples)
     return -bound.mean(), {"iwae_bound": bound.mean()}

@@ -13,7 +13,8 @@ from vaekit.objectives.registry import OBJECTIVES
 
 
 @OBJECTIVES.register("reconstruction")
-def reconstruction(model, x: torch.Tensor, config: ObjectiveConfig = ObjectiveConfig()):
+def reconstruction(model, x: torch.Tensor, config: ObjectiveConfig = ObjectiveConfig(), step: int = 0,
+                   dataset_size: int | None = None):
     source = x if config.corruption == "none" else corrupt(x, config.corruption, config.corruption_level)
     likelihood = model.decode(model.code(source))
     negative_log_likelihood = -likelihood.log_prob(x).mean()

@@ -1,4 +1,6 @@
-"""The objective table: ``OBJECTIVES[name](model, x, config) -> (loss, terms)``."""
+"""The objective table: ``OBJECTIVES[name](model, x, config, step=0, dataset_size=None) -> (loss, terms)``.
+
+``loss`` is a scalar, or a dict of scalars each minimised by its own optimizer (FactorVAE)."""
 from __future__ import annotations
 
 from typing import Callable

@@ -2,8 +2,15 @@
 
 Batches are index slices of a tensor (no per-sample DataLoader); dynamic binarization
 resamples x ~ Bernoulli(pixel intensities) for every batch. Each epoch ends with a valid
-pass, a log line, CSV/TensorBoard rows and an atomic checkpoint holding weights,
-optimizer, scheduler, step and RNG states, so ``fit(..., resume=True)`` continues exactly.
+pass with the collapse diagnostics of a VAE (KL per dimension, active units, I_q(x; z)),
+a log line, CSV/TensorBoard rows and an atomic checkpoint holding weights, optimizers,
+scheduler, step and RNG states, so ``fit(..., resume=True)`` continues exactly.
+
+Objectives see the optimizer step (for KL and regularizer schedules) and the data set size
+(for minibatch estimates of q(z)). An objective that returns two losses (FactorVAE) has
+each stepped by its own optimizer on the model's ``parameter_groups()``. With
+``train.pretrain_epochs`` the first epochs train with KL weight 0 and no regularizers, and
+``train.reset_decoder`` re-initialises the decoder after them (Li et al. 2019).
 """
 from __future__ import annotations
 
@@ -18,6 +25,7 @@ from tqdm.auto import tqdm
 
 from vaekit.config import ObjectiveConfig, TrainConfig
 from vaekit.data import ImageData, binarize_dynamic, binarize_static, binarize_threshold, iterate_minibatches
+from vaekit.evaluate.diagnostics import collapse_diagnostics
 from vaekit.models.base import Model
 from vaekit.objectives import OBJECTIVES
 from vaekit.train.checkpoint import load_checkpoint, save_checkpoint
@@ -85,7 +93,13 @@ class Trainer:
 
         torch.manual_seed(config.seed)
         generator = torch.Generator().manual_seed(config.seed)
-        optimizer = make_optimizer(config, model.parameters())
+        groups = model.parameter_groups() if hasattr(model, "parameter_groups") else {"model": list(model.parameters())}
+        optimizer = make_optimizer(config, groups["model"])
+        optimizers = {"model": optimizer}
+        if "discriminator" in groups:
+            optimizers["discriminator"] = torch.optim.Adam(groups["discriminator"], lr=config.discriminator_lr,
+                                                           betas=(0.5, 0.9), fused=True)
+        self._groups = groups
         scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=config.lr_decay)
         start_epoch, step = 0, 0
         if resume:
@@ -94,6 +108,8 @@ class Trainer:
             saved_model, state = load_checkpoint(self.run_dir)
             model.load_state_dict(saved_model.state_dict())
             optimizer.load_state_dict(state["optimizer"])
+            if "discriminator" in optimizers:
+                optimizers["discriminator"].load_state_dict(state["discriminator_optimizer"])
             scheduler.load_state_dict(state["scheduler"])
             generator.set_state(state["data_rng"])
             torch.set_rng_state(state["torch_rng"])
@@ -104,11 +120,14 @@ class Trainer:
         try:
             for epoch in range(start_epoch + 1, config.epochs + 1):
                 started = time.perf_counter()
-                train_terms, step = self._train_epoch(model, images, optimizer, generator, epoch, step)
+                if epoch == config.pretrain_epochs + 1 and config.pretrain_epochs and config.reset_decoder:
+                    reset_decoder(model, optimizer)
+                train_terms, step = self._train_epoch(model, images, optimizers, generator, epoch, step)
                 scheduler.step()
                 row = {"epoch": epoch, "step": step, **{f"train_{k}": v for k, v in train_terms.items()}}
                 if valid_images is not None:
-                    row.update({f"valid_{k}": v for k, v in self.evaluate(model, valid_images).items()})
+                    row.update({f"valid_{k}": v for k, v in self.evaluate(model, valid_images, step=step).items()})
+                    row.update(self._diagnostics(model, valid_images))
                 row["seconds"] = time.perf_counter() - started
                 history.epochs.append(row)
                 self._report(row, model)
@@ -120,6 +139,8 @@ class Trainer:
                 if self.run_dir is not None and (epoch % config.checkpoint_every == 0 or last):
                     save_checkpoint(self.run_dir, model, {
                         "epoch": epoch, "step": step, "optimizer": optimizer.state_dict(),
+                        **({"discriminator_optimizer": optimizers["discriminator"].state_dict()}
+                           if "discriminator" in optimizers else {}),
                         "scheduler": scheduler.state_dict(), "data_rng": generator.get_state(),
                         "torch_rng": torch.get_rng_state()})
                 if out_of_time:
@@ -149,39 +170,59 @@ class Trainer:
         x = images[index]
         return binarize_dynamic(x, generator) if self.binarize == "dynamic" else x
 
-    def _train_epoch(self, model, images, optimizer, generator, epoch, step):
+    def _objective_config(self, epoch: int) -> ObjectiveConfig:
+        """The objective as configured, or during pre-training its autoencoder form (β = 0)."""
+        if epoch <= self.config.pretrain_epochs:
+            return dataclasses.replace(self.objective_config, beta=0.0, free_bits=0.0, regularizers=())
+        return self.objective_config
+
+    def _diagnostics(self, model: Model, images: torch.Tensor) -> dict[str, float]:
+        """valid_active_units, valid_mutual_information and valid_kl_dNN for models with a posterior."""
+        if not hasattr(model, "prior"):
+            return {}
+        found = collapse_diagnostics(model, images, max_examples=2000, seed=self.config.seed)
+        row = {"valid_active_units": found["active_units"], "valid_mutual_information": found["mutual_information"]}
+        row.update({f"valid_kl_d{d:02d}": v for d, v in enumerate(found["kl_per_dimension"])})
+        return row
+
+    def _train_epoch(self, model, images, optimizers, generator, epoch, step):
         model.train()
         config = self.config
+        objective_config = self._objective_config(epoch)
         totals: dict[str, torch.Tensor] = {}
         batches = iterate_minibatches(len(images), config.batch_size, shuffle=True, generator=generator)
         bar = tqdm(batches, total=math.ceil(len(images) / config.batch_size), desc=f"epoch {epoch}",
                    disable=not config.progress, leave=False, unit="batch")
         for batch_index, index in enumerate(bar):
             x = self._batch(images, index, generator)
-            loss, terms = self.objective(model, x, self.objective_config)
-            if not torch.isfinite(loss):
-                raise TrainingError(f"non-finite loss ({float(loss.detach())}) at epoch {epoch}, batch {batch_index}: "
-                                    "lower train.lr, set train.grad_clip, or check the data")
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if config.grad_clip is not None:
-                norm = torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-                if not torch.isfinite(norm):
-                    raise TrainingError(f"non-finite gradient at epoch {epoch}, batch {batch_index}")
-            optimizer.step()
+            losses, terms = self.objective(model, x, objective_config, step=step, dataset_size=len(images))
+            losses = losses if isinstance(losses, dict) else {"model": losses}
+            for name, loss in losses.items():
+                if not torch.isfinite(loss):
+                    label = "" if name == "model" else f"{name} "
+                    raise TrainingError(f"non-finite {label}loss ({float(loss.detach())}) at epoch {epoch}, "
+                                        f"batch {batch_index}: lower train.lr, set train.grad_clip, or check the data")
+            for name, loss in losses.items():
+                optimizers[name].zero_grad(set_to_none=True)
+                loss.backward(inputs=self._groups[name] if len(losses) > 1 else None)
+                if config.grad_clip is not None:
+                    norm = torch.nn.utils.clip_grad_norm_(self._groups[name], config.grad_clip)
+                    if not torch.isfinite(norm):
+                        raise TrainingError(f"non-finite gradient at epoch {epoch}, batch {batch_index}")
+                optimizers[name].step()
             step += 1
             for key, value in terms.items():
                 totals[key] = totals.get(key, 0.0) + value.detach() * len(index)
         return {k: float(v) / len(images) for k, v in totals.items()}, step
 
     @torch.no_grad()
-    def evaluate(self, model: Model, images: torch.Tensor, batch_size: int = 1000) -> dict[str, float]:
+    def evaluate(self, model: Model, images: torch.Tensor, batch_size: int = 1000, step: int = 0) -> dict[str, float]:
         """The objective's terms averaged over ``images`` (already prepared), in eval mode."""
         model.eval()
         totals: dict[str, float] = {}
         for start in range(0, len(images), batch_size):
             x = images[start:start + batch_size]
-            _, terms = self.objective(model, x, self.objective_config)
+            _, terms = self.objective(model, x, self.objective_config, step=step, dataset_size=len(images))
             for key, value in terms.items():
                 totals[key] = totals.get(key, 0.0) + float(value) * len(x)
         return {k: v / len(images) for k, v in totals.items()}
@@ -189,7 +230,8 @@ class Trainer:
     def _report(self, row: dict[str, float], model: Model) -> None:
         shown = [f"epoch {int(row['epoch'])}/{self.config.epochs}"]
         for prefix in ("train", "valid"):
-            parts = [f"{k[len(prefix) + 1:]} {v:.3f}" for k, v in row.items() if k.startswith(prefix + "_")]
+            parts = [f"{k[len(prefix) + 1:]} {v:.3f}" for k, v in row.items()
+                     if k.startswith(prefix + "_") and not k.startswith(prefix + "_kl_d")]
             if parts:
                 shown.append(f"{prefix}: " + ", ".join(parts))
         elbo = row.get("valid_elbo", row.get("train_elbo"))
@@ -197,6 +239,15 @@ class Trainer:
             shown.append(f"{-elbo / (model.num_pixels * math.log(2)):.4f} bits/dim")
         shown.append(f"{row['seconds']:.1f} s")
         tqdm.write(" | ".join(shown))
+
+
+def reset_decoder(model: Model, optimizer: torch.optim.Optimizer) -> None:
+    """Re-initialise every layer of ``model.decoder`` and forget its optimizer moments."""
+    for module in model.decoder.modules():
+        if hasattr(module, "reset_parameters"):
+            module.reset_parameters()
+    for parameter in model.decoder.parameters():
+        optimizer.state.pop(parameter, None)
 
 
 def _check_unit_range(images: torch.Tensor, source: str) -> torch.Tensor:
