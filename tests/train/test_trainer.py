@@ -55,7 +55,9 @@ def test_run_folder_holds_checkpoint_csv_and_tensorboard_events(tmp_path):
     trainer(tmp_path, epochs=3).fit(model, binary_data(), valid=binary_data(32))
     rows = read_metrics(tmp_path / "metrics.csv")
     assert [row["epoch"] for row in rows] == [1, 2, 3]
-    assert {"train_elbo", "train_kl", "valid_elbo", "seconds"} <= rows[0].keys()
+    assert {"train_elbo", "train_kl", "valid_elbo", "seconds", "valid_active_units", "valid_mutual_information",
+            "valid_kl_d00", "valid_kl_d01"} <= rows[0].keys()
+    assert rows[-1]["valid_kl_d00"] + rows[-1]["valid_kl_d01"] == pytest.approx(rows[-1]["valid_kl"], rel=1e-4)
     assert list((tmp_path / "tensorboard").glob("events.out.tfevents.*"))
     restored, state = load_checkpoint(tmp_path)
     assert state["epoch"] == 3 and state["step"] == 12

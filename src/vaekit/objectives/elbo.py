@@ -50,7 +50,8 @@ def regularized_loss(model, x: torch.Tensor, config: ObjectiveConfig, step: int 
     kl_loss = (free_bits_kl(kl_per_dimension(posterior, prior), config.free_bits, config.free_bits_groups)
                if config.free_bits > 0 else kl.mean())
     loss = -log_likelihood.mean() + kl_weight(config, step) * kl_loss
-    terms = {"elbo": (log_likelihood - kl).mean(), "reconstruction": -log_likelihood.mean(), "kl": kl.mean()}
+    terms = {"elbo": (log_likelihood - kl).mean().detach(), "reconstruction": -log_likelihood.mean().detach(),
+             "kl": kl.mean().detach()}
     if config.regularizers:
         batch = LatentBatch(posterior, z[0], kl, dataset_size or len(x), model)
         for entry in config.regularizers:
@@ -59,7 +60,7 @@ def regularized_loss(model, x: torch.Tensor, config: ObjectiveConfig, step: int 
                                             * schedule_factor(entry.capacity_schedule, step))
             value = REGULARIZERS[entry.name](batch, entry)
             loss = loss + entry.weight * schedule_factor(entry.schedule, step) * value
-            terms[entry.name.replace("-", "_")] = value
+            terms[entry.name.replace("-", "_")] = value.detach()
     return loss, terms, z[0]
 
 

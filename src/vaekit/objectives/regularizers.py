@@ -72,7 +72,9 @@ def stratified_log_weights(batch_size: int, dataset_size: int, like: torch.Tenso
 def aggregate_log_densities(batch: LatentBatch, estimator: str) -> tuple[torch.Tensor, torch.Tensor]:
     """Minibatch estimates of log q(z_i) and Σ_d log q(z_i,d), each of shape (B,).
 
-    ``mws`` (minibatch weighted sampling): log q(z_i) ≈ logsumexp_j log q(z_i|x_j) − log(N·B).
+    ``mws`` (minibatch weighted sampling): log q(z_i) ≈ logsumexp_j log q(z_i|x_j) − log(N·B)
+    (Chen et al. eq. S4). Its TC is offset by (D − 1)·log N, a constant that leaves gradients
+    unchanged; ``mss`` estimates TC itself (tests/objectives/test_regularizers.py checks both).
     ``mss`` (minibatch stratified sampling): the same logsumexp with the weights above.
     """
     log_q = pairwise_log_density(batch.posterior, batch.z)                # (B, B, D)

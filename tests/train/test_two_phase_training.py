@@ -1,0 +1,73 @@
+"""FactorVAE's two optimizers on disjoint parameters; AE pre-training with decoder reset (Li et al. 2019)."""
+import pytest
+import torch
+
+from vaekit import Trainer
+from vaekit.config import ObjectiveConfig, RegularizerConfig, TrainConfig
+from vaekit.models import VAE, FactorVAE
+from vaekit.train.trainer import reset_decoder
+
+
+def factor_vae_after_one_step(gamma: float) -> FactorVAE:
+    torch.manual_seed(0)
+    model = FactorVAE(latent_dim=3, hidden=(16,), discriminator_hidden=(16, 16), image_shape=(1, 4, 4))
+    data = torch.bernoulli(torch.full((32, 1, 4, 4), 0.4), generator=torch.Generator().manual_seed(1))
+    objective = ObjectiveConfig(name="factor-vae", regularizers=(
+        RegularizerConfig("total-correlation", weight=gamma, estimator="discriminator"),))
+    Trainer(TrainConfig(epochs=1, batch_size=32, progress=False), objective).fit(model, data)
+    return model
+
+
+def test_the_discriminator_is_stepped_by_its_own_loss_only():
+    """γ enters the VAE's loss only: D's update must not depend on it, the VAE's must."""
+    weak, strong = factor_vae_after_one_step(0.0), factor_vae_after_one_step(1000.0)
+    for key, value in weak.discriminator.state_dict().items():
+        assert torch.equal(value, strong.discriminator.state_dict()[key]), key
+    assert not torch.equal(weak.encoder[1][0].weight, strong.encoder[1][0].weight)
+    torch.manual_seed(0)
+    fresh = FactorVAE(latent_dim=3, hidden=(16,), discriminator_hidden=(16, 16), image_shape=(1, 4, 4))
+    assert not torch.equal(fresh.discriminator[0].weight, weak.discriminator[0].weight)   # D did learn
+
+
+def test_factor_vae_objective_needs_its_discriminator_entry():
+    model = FactorVAE(latent_dim=2, hidden=(8,), discriminator_hidden=(8,), image_shape=(1, 4, 4))
+    with pytest.raises(Exception, match="needs a regularizers entry"):
+        Trainer(TrainConfig(epochs=1, progress=False), ObjectiveConfig(name="factor-vae")).fit(
+            model, torch.ones(4, 1, 4, 4))
+
+
+def test_pretraining_epochs_drop_the_kl_and_the_regularizers():
+    objective = ObjectiveConfig(beta=4.0, free_bits=0.5, regularizers=(RegularizerConfig("mmd"),))
+    trainer = Trainer(TrainConfig(epochs=3, pretrain_epochs=2, progress=False), objective)
+    assert trainer._objective_config(1).beta == 0.0 and trainer._objective_config(2).regularizers == ()
+    assert trainer._objective_config(3) == objective
+
+
+def test_reset_decoder_reinitialises_it_and_forgets_its_adam_moments():
+    torch.manual_seed(0)
+    model = VAE(latent_dim=2, hidden=(8,), image_shape=(1, 4, 4))
+    optimizer = torch.optim.Adam(model.parameters())
+    loss = model.decode(model.encode(torch.ones(2, 1, 4, 4)).rsample()).log_prob(torch.ones(2, 1, 4, 4)).sum()
+    loss.backward()
+    optimizer.step()
+    encoder_before = [p.clone() for p in model.encoder.parameters()]
+    decoder_before = [p.clone() for p in model.decoder.parameters()]
+    torch.manual_seed(5)
+    reset_decoder(model, optimizer)
+    torch.manual_seed(5)
+    expected = VAE(latent_dim=2, hidden=(8,), image_shape=(1, 4, 4)).decoder
+    for after, before, fresh in zip(model.decoder.parameters(), decoder_before, expected.parameters()):
+        assert not torch.equal(after, before)
+        assert after.shape == fresh.shape
+        assert after not in optimizer.state
+    assert all(torch.equal(a, b) for a, b in zip(model.encoder.parameters(), encoder_before))
+    assert all(p in optimizer.state for p in model.encoder.parameters())
+
+
+def test_li_et_al_recipe_trains_end_to_end(tmp_path):
+    torch.manual_seed(0)
+    model = VAE(latent_dim=2, hidden=(8,), image_shape=(1, 4, 4))
+    data = torch.bernoulli(torch.full((64, 1, 4, 4), 0.4))
+    history = Trainer(TrainConfig(epochs=3, pretrain_epochs=1, reset_decoder=True, batch_size=16, progress=False),
+                      ObjectiveConfig(free_bits=0.2), run_dir=tmp_path).fit(model, data, valid=data[:32])
+    assert len(history.epochs) == 3 and all("valid_mutual_information" in row for row in history.epochs)
