@@ -12,7 +12,7 @@ from torch import nn
 from torch.distributions import Distribution
 
 from vaekit.config import ConfigError, ModelConfig, from_dict, to_dict
-from vaekit.distributions import make_likelihood
+from vaekit.distributions import Likelihood, PixelCNNLikelihood, make_likelihood
 from vaekit.nn import MLP, ConvDecoder, ConvEncoder, default_channels
 from vaekit.registry import Registry
 from vaekit.atomic import atomic_write
@@ -34,24 +34,39 @@ class Model(nn.Module):
             raise ConfigError(f"model.image_shape must be (C, H, W), got {config.image_shape}")
         self.config = dataclasses.replace(config, kind=self.kind)
         self.image_shape = tuple(config.image_shape)
-        self.likelihood = make_likelihood(config.likelihood, self.image_shape, config.likelihood_scale)
+        self.likelihood = self._likelihood()
 
     # networks -----------------------------------------------------------------
     def _encoder(self, out_features: int) -> nn.Module:
         c = self.config
         if c.architecture == "mlp":
             return nn.Sequential(nn.Flatten(), MLP(self.num_pixels, c.hidden, out_features, c.activation))
-        if c.architecture == "conv":
+        if c.architecture in ("conv", "pixelcnn"):
             return ConvEncoder(self.image_shape, self._channels(), self._conv_hidden(), out_features, c.activation)
-        raise ConfigError(f"model.architecture must be mlp or conv, got {c.architecture!r}")
+        raise ConfigError(f"model.architecture must be mlp, conv or pixelcnn, got {c.architecture!r}")
 
     def _decoder(self) -> nn.Module:
         c = self.config
         if c.architecture == "mlp":
             return nn.Sequential(MLP(c.latent_dim, c.hidden[::-1], self.num_pixels, c.activation),
                                  nn.Unflatten(-1, self.image_shape))
+        if c.architecture == "pixelcnn":  # z → conditioning map s(z) (C, H, W) read by every PixelCNN layer
+            _, height, width = self.image_shape
+            return nn.Sequential(nn.Linear(c.latent_dim, c.pixelcnn_channels * height * width),
+                                 nn.Unflatten(-1, (c.pixelcnn_channels, height, width)))
         return ConvDecoder(c.latent_dim, self._channels(), self._conv_hidden(), self.image_shape,
                            self.image_shape[0], c.activation)
+
+    def _likelihood(self) -> Likelihood:
+        """p(x|·) of the decoder output; for pixelcnn an autoregressive Bernoulli holding the PixelCNN."""
+        c = self.config
+        if c.architecture != "pixelcnn":
+            return make_likelihood(c.likelihood, self.image_shape, c.likelihood_scale)
+        if c.likelihood != "bernoulli" or self.image_shape[0] != 1:
+            raise ConfigError("model.architecture=pixelcnn models binary single-channel images: it needs "
+                              f"model.likelihood=bernoulli and image_shape (1, H, W), got {c.likelihood!r} "
+                              f"and {self.image_shape}")
+        return PixelCNNLikelihood(self.image_shape, c.pixelcnn_channels, c.pixelcnn_layers)
 
     def _channels(self) -> tuple[int, ...]:
         return self.config.conv_channels or default_channels(self.image_shape[1])

@@ -1,5 +1,7 @@
 """Encoder and decoder networks. Nothing probabilistic lives here."""
 from vaekit.nn.conv import ConvDecoder, ConvEncoder, default_channels
 from vaekit.nn.mlp import ACTIVATIONS, MLP, activation
+from vaekit.nn.pixelcnn import MaskedConv2d, PixelCNN
 
-__all__ = ["MLP", "ConvEncoder", "ConvDecoder", "ACTIVATIONS", "activation", "default_channels"]
+__all__ = ["MLP", "ConvEncoder", "ConvDecoder", "ACTIVATIONS", "activation", "default_channels",
+           "MaskedConv2d", "PixelCNN"]
