@@ -33,16 +33,24 @@ def test_sample_quality_of_known_predictions():
     assert measured["prediction_entropy"] == pytest.approx(0.0, abs=1e-12)
     assert measured["class_entropy"] == pytest.approx(math.log(4))
     assert measured["class_counts"] == [5, 5, 5, 5]
+    assert measured["inception_score"] == pytest.approx(4.0)               # K clear, equally used classes
 
     undecided = torch.full((6, 4), 0.25)
     measured = sample_quality(undecided)
     assert measured["mean_confidence"] == pytest.approx(0.25)
     assert measured["prediction_entropy"] == pytest.approx(math.log(4))
+    assert measured["inception_score"] == pytest.approx(1.0)               # no image says anything
 
     one_class = torch.tensor([[0.7, 0.1, 0.1, 0.1]]).repeat(3, 1)            # a generator stuck on one class
     measured = sample_quality(one_class)
     assert measured["class_entropy"] == pytest.approx(0.0)
     assert measured["prediction_entropy"] == pytest.approx(-(0.7 * math.log(0.7) + 0.3 * math.log(0.1)))
+    assert measured["inception_score"] == pytest.approx(1.0)               # all images alike: KL(p ‖ p̄) = 0
+    two_clear = torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.0, 1.0], [0.0, 1.0]])
+    p_bar = torch.tensor([0.25, 0.75])                                      # IS = exp(mean KL(p(y|x) ‖ p̄))
+    expected = math.exp(float(0.25 * -math.log(0.25) + 0.75 * -math.log(0.75)))
+    assert sample_quality(two_clear)["inception_score"] == pytest.approx(expected)
+    assert float(p_bar.sum()) == 1.0
 
 
 def test_clear_errors():

@@ -75,7 +75,16 @@ def accuracy(classifier: nn.Module, images: torch.Tensor, labels: torch.Tensor) 
 
 
 def sample_quality(probabilities: torch.Tensor) -> dict:
-    """Mean confidence, mean prediction entropy, class entropy (nats) and class counts of (N, K) softmax rows."""
+    """Scores of (N, K) softmax rows p(y|x_n) of generated images, entropies in nats:
+
+    mean_confidence     mean_n max_y p(y|x_n)                      (realism alone; a model that
+                                                                    makes one clear digit scores 1)
+    prediction_entropy  mean_n H[p(y|x_n)]                          (low: each image is clear)
+    class_entropy       H of the histogram of argmax_y p(y|x_n)     (high: many digits)
+    marginal_entropy    H[p̄(y)], p̄ = mean_n p(y|x_n)
+    inception_score     exp(mean_n KL(p(y|x_n) ‖ p̄)) = exp(H[p̄] − mean_n H[p(y|x_n)]), in [1, K]
+                        (Salimans et al. 2016; realism and diversity together)
+    """
     if probabilities.dim() != 2 or len(probabilities) == 0:
         raise ValueError(f"expected probabilities of shape (N ≥ 1, K), got {tuple(probabilities.shape)}")
     if not torch.allclose(probabilities.sum(1), torch.ones(len(probabilities), dtype=probabilities.dtype), atol=1e-4):
@@ -83,9 +92,14 @@ def sample_quality(probabilities: torch.Tensor) -> dict:
     probabilities = probabilities.double()
     counts = torch.bincount(probabilities.argmax(1), minlength=probabilities.shape[1])
     histogram = counts / counts.sum()
+    marginal = probabilities.mean(0)
+    prediction_entropy = float(-torch.xlogy(probabilities, probabilities).sum(1).mean())
+    marginal_entropy = float(-torch.xlogy(marginal, marginal).sum())
     return {
         "mean_confidence": float(probabilities.max(1).values.mean()),
-        "prediction_entropy": float(-torch.xlogy(probabilities, probabilities).sum(1).mean()),
+        "prediction_entropy": prediction_entropy,
         "class_entropy": float(-torch.xlogy(histogram, histogram).sum()),
+        "marginal_entropy": marginal_entropy,
+        "inception_score": math.exp(marginal_entropy - prediction_entropy),
         "class_counts": counts.tolist(),
     }
