@@ -71,3 +71,23 @@ def test_li_et_al_recipe_trains_end_to_end(tmp_path):
     history = Trainer(TrainConfig(epochs=3, pretrain_epochs=1, reset_decoder=True, batch_size=16, progress=False),
                       ObjectiveConfig(free_bits=0.2), run_dir=tmp_path).fit(model, data, valid=data[:32])
     assert len(history.epochs) == 3 and all("valid_mutual_information" in row for row in history.epochs)
+
+
+def test_reset_decoder_includes_an_autoregressive_likelihood_network():
+    torch.manual_seed(0)
+    model = VAE(latent_dim=2, architecture="pixelcnn", conv_channels=(4, 4), hidden=(8,), pixelcnn_channels=4,
+                pixelcnn_layers=2, image_shape=(1, 8, 8))
+    before = [p.clone() for p in model.likelihood.parameters()]
+    assert before, "the PixelCNN's weights live in model.likelihood"
+    reset_decoder(model, torch.optim.Adam(model.parameters()))
+    assert all(not torch.equal(p, b) for p, b in zip(model.likelihood.parameters(), before))
+
+
+def test_evaluating_a_pixelcnn_vae_reports_likelihoods_and_no_squared_error():
+    from vaekit.config import EvalConfig
+    from vaekit.evaluate import evaluate_model
+    torch.manual_seed(0)
+    model = VAE(latent_dim=2, architecture="pixelcnn", conv_channels=(4, 4), hidden=(8,), pixelcnn_channels=4,
+                pixelcnn_layers=2, image_shape=(1, 8, 8))
+    found = evaluate_model(model, torch.bernoulli(torch.full((6, 1, 8, 8), 0.5)), EvalConfig(importance_samples=5))
+    assert found["nll"] > 0 and found["elbo"] < 0 and found["squared_error"] != found["squared_error"]  # NaN

@@ -20,6 +20,14 @@ def encode_dataset(model: Model, images: torch.Tensor, batch_size: int = 1000) -
 
 
 @torch.no_grad()
+def mean_or_none(distribution) -> torch.Tensor | None:
+    """E[x|z], or None for a distribution without a tractable mean (a PixelCNN decoder)."""
+    try:
+        return distribution.mean
+    except NotImplementedError:
+        return None
+
+
 def evaluate_model(model: Model, images: torch.Tensor, config: EvalConfig = EvalConfig(),
                    progress: bool = False) -> dict:
     """Test metrics in nats per image (and bits/dim): ELBO, its terms, KL per dimension,
@@ -40,12 +48,15 @@ def evaluate_model(model: Model, images: torch.Tensor, config: EvalConfig = Eval
             totals["kl"] += float(kl.sum())
             kl_dims.append(kl.sum(0))
             means.append(posterior.mean)
-            reconstruction = model.decode(posterior.mean).mean
+            reconstruction = mean_or_none(model.decode(posterior.mean))
         else:
             likelihood = model.reconstruct(x)
-            reconstruction = likelihood.mean
+            reconstruction = mean_or_none(likelihood)
         totals["log_likelihood"] += float(likelihood.log_prob(x).sum())
-        totals["squared_error"] += float((reconstruction - x).pow(2).flatten(1).sum(1).sum())
+        if reconstruction is None:                      # autoregressive decoders have no closed-form mean
+            totals["squared_error"] = float("nan")
+        else:
+            totals["squared_error"] += float((reconstruction - x).pow(2).flatten(1).sum(1).sum())
     n = len(images)
     results = {"num_examples": n, "num_pixels": num_pixels,
                "reconstruction_nll": -totals["log_likelihood"] / n,

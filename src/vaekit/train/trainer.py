@@ -242,12 +242,15 @@ class Trainer:
 
 
 def reset_decoder(model: Model, optimizer: torch.optim.Optimizer) -> None:
-    """Re-initialise every layer of ``model.decoder`` and forget its optimizer moments."""
-    for module in model.decoder.modules():
-        if hasattr(module, "reset_parameters"):
-            module.reset_parameters()
-    for parameter in model.decoder.parameters():
-        optimizer.state.pop(parameter, None)
+    """Re-initialise every layer of the decoder p(x|z) (``model.decoder`` and, for autoregressive
+    decoders such as the PixelCNN, ``model.likelihood``) and forget its optimizer moments."""
+    parts = [part for part in (model.decoder, getattr(model, "likelihood", None)) if isinstance(part, torch.nn.Module)]
+    for part in parts:
+        for module in part.modules():
+            if hasattr(module, "reset_parameters"):
+                module.reset_parameters()
+        for parameter in part.parameters():
+            optimizer.state.pop(parameter, None)
 
 
 def _check_unit_range(images: torch.Tensor, source: str) -> torch.Tensor:
