@@ -28,7 +28,8 @@ def _evaluate(args) -> dict:
     import dataclasses
 
     from vaekit.evaluate import evaluate_model
-    from vaekit.runs import load_run, report_dir, test_images
+    from vaekit.evaluate.text import evaluate_text
+    from vaekit.runs import load_run, report_dir, test_images, test_sentences
 
     config, model = load_run(args.run_dir, args.overrides)
     evaluation = config.evaluate
@@ -36,9 +37,11 @@ def _evaluate(args) -> dict:
         evaluation = dataclasses.replace(evaluation, importance_samples=args.importance_samples)
     if args.max_examples is not None:
         evaluation = dataclasses.replace(evaluation, max_examples=args.max_examples)
-    data = test_images(config, model)
-    results = {"dataset": config.data.name, "split": config.data.test_split,
-               **evaluate_model(model, data.images, evaluation, progress=True)}
+    if model.input_kind == "tokens":
+        metrics = evaluate_text(model, test_sentences(config, model).tokens, evaluation, progress=True)
+    else:
+        metrics = evaluate_model(model, test_images(config, model).images, evaluation, progress=True)
+    results = {"dataset": config.data.name, "split": config.data.test_split, **metrics}
     path = report_dir(config) / "metrics.json"
     path.write_text(json.dumps(results, indent=2))
     for key, value in results.items():
@@ -57,6 +60,8 @@ def _sample(args) -> Path:
     config, model = load_run(args.run_dir)
     if not hasattr(model, "sample"):
         raise SystemExit(f"vaekit sample: a {model.kind} has no prior to sample from; train a VAE")
+    if model.input_kind == "tokens":
+        return _sample_text(args, config, model)
     with torch.no_grad():
         likelihood = model.sample(args.num, generator=seeded(args.seed))
         torch.manual_seed(args.seed)
@@ -75,6 +80,8 @@ def _reconstruct(args) -> Path:
     from vaekit.viz import save_image_grid
 
     config, model = load_run(args.run_dir)
+    if model.input_kind == "tokens":
+        return _reconstruct_text(args, config, model)
     x = test_images(config, model).images[:args.num]
     with torch.no_grad():
         rows = torch.cat([x, model.reconstruct(x).mean])
@@ -92,6 +99,8 @@ def _interpolate(args) -> Path:
     from vaekit.viz import interpolate, save_image_grid
 
     config, model = load_run(args.run_dir)
+    if model.input_kind == "tokens":
+        return _interpolate_text(args, config, model)
     x = test_images(config, model).images[:2 * args.pairs]
     with torch.no_grad():
         codes = model.code(x)                                                     # (2P, D)
@@ -104,6 +113,56 @@ def _interpolate(args) -> Path:
     return path
 
 
+def _write_lines(lines: list[str], path: Path) -> Path:
+    text = "\n".join(lines) + "\n"
+    print(text, end="")
+    path.write_text(text)
+    print(f"written: {path}")
+    return path
+
+
+def _sample_text(args, config, model) -> Path:
+    from vaekit.runs import load_vocabulary, report_dir
+    from vaekit.viz.text import prior_sentences
+
+    source = "z ~ N(0, I), then p(x|z)" if model.kind == "sentence-vae" else "p(x)"
+    lines = [f"{args.num} sentences from {source}: greedy decoding, then a draw"]
+    for i, (greedy, sampled) in enumerate(prior_sentences(model, load_vocabulary(args.run_dir), args.num, args.seed)):
+        lines += [f"{i + 1:3d} greedy:  {greedy}", f"    sampled: {sampled}"]
+    return _write_lines(lines, Path(args.out) if args.out else report_dir(config) / "samples.txt")
+
+
+def _reconstruct_text(args, config, model) -> Path:
+    from vaekit.runs import load_vocabulary, report_dir, test_sentences
+    from vaekit.viz.text import reconstructed_sentences
+
+    if not hasattr(model, "encode"):
+        raise SystemExit(f"vaekit reconstruct: a {model.kind} has no code to reconstruct from; train a sentence-vae")
+    x = test_sentences(config, model).tokens[:args.num]
+    lines = ["test sentences and the greedy decoding of p(x | μ(x))"]
+    for i, (sentence, decoded) in enumerate(reconstructed_sentences(model, load_vocabulary(args.run_dir), x)):
+        lines += [f"{i + 1:3d} data:          {sentence}", f"    reconstructed: {decoded}"]
+    return _write_lines(lines, Path(args.out) if args.out else report_dir(config) / "reconstructions.txt")
+
+
+def _interpolate_text(args, config, model) -> Path:
+    from vaekit.runs import load_vocabulary, report_dir, test_sentences
+    from vaekit.viz.text import decode_rows, homotopies
+
+    if not hasattr(model, "encode"):
+        raise SystemExit(f"vaekit interpolate: a {model.kind} has no code to interpolate; train a sentence-vae")
+    vocabulary = load_vocabulary(args.run_dir)
+    x = test_sentences(config, model).tokens[:2 * args.pairs]
+    first, second = x[0::2], x[1::2]
+    lines = [f"greedy decodings along the {args.method} path between the posterior means of two test sentences"]
+    paths = homotopies(model, vocabulary, first, second, args.steps, args.method)
+    for p, (path, start, end) in enumerate(zip(paths, decode_rows(vocabulary, first), decode_rows(vocabulary, second))):
+        lines += ["", f"pair {p + 1}", f"  from: {start}"]
+        lines += [f"  {step / (args.steps - 1):.2f}  {sentence}" for step, sentence in enumerate(path)]
+        lines += [f"  to:   {end}"]
+    return _write_lines(lines, Path(args.out) if args.out else report_dir(config) / "interpolation.txt")
+
+
 def _report(args) -> None:
     from vaekit.runs import load_run, report_dir
     from vaekit.train.logging import read_metrics
@@ -112,13 +171,16 @@ def _report(args) -> None:
     config, model = load_run(args.run_dir)
     folder = report_dir(config)
     rows = read_metrics(Path(args.run_dir) / "metrics.csv")
-    keys = ("elbo", "reconstruction", "kl") if model.kind == "vae" else ("reconstruction", "squared_error")
+    keys = {"vae": ("elbo", "reconstruction", "kl"), "sentence-vae": ("elbo", "reconstruction", "kl"),
+            "language-model": ("nll",)}.get(model.kind, ("reconstruction", "squared_error"))
     print(f"written: {plot_curves(rows, folder / 'loss_curve.png', keys)}")
     _evaluate(args)
-    _reconstruct(argparse.Namespace(run_dir=args.run_dir, num=16, out=None))
-    if model.kind == "vae":
+    if model.kind != "language-model":
+        _reconstruct(argparse.Namespace(run_dir=args.run_dir, num=16, out=None))
+    if model.kind in ("vae", "sentence-vae", "language-model"):
         _sample(argparse.Namespace(run_dir=args.run_dir, num=16, seed=0, out=None))
-    _interpolate(argparse.Namespace(run_dir=args.run_dir, pairs=4, steps=10, method="linear", out=None))
+    if model.kind != "language-model":
+        _interpolate(argparse.Namespace(run_dir=args.run_dir, pairs=4, steps=10, method="linear", out=None))
 
 
 def _experiment(args) -> None:
@@ -163,12 +225,14 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("--max-examples", type=int, help="evaluate on the first N test images only")
         command.add_argument("overrides", nargs="*", help="section.key=value overrides of the run config")
 
-    sample = run_command("sample", "draw images from the prior: mean images and pixel samples", _sample)
+    sample = run_command("sample", "draw from the prior: mean images and pixel samples, or sentences "
+                                   "(greedy and sampled decoding)", _sample)
     sample.add_argument("-n", "--num", type=int, default=16)
     sample.add_argument("--seed", type=int, default=0)
-    reconstruct = run_command("reconstruct", "reconstruct test images", _reconstruct)
+    reconstruct = run_command("reconstruct", "reconstruct test images or sentences", _reconstruct)
     reconstruct.add_argument("-n", "--num", type=int, default=16)
-    interpolate = run_command("interpolate", "decode paths between codes of test images", _interpolate)
+    interpolate = run_command("interpolate", "decode paths between codes of test images or sentences "
+                                             "(homotopies)", _interpolate)
     interpolate.add_argument("--pairs", type=int, default=4)
     interpolate.add_argument("--steps", type=int, default=10)
     interpolate.add_argument("--method", choices=("linear", "slerp"), default="linear")

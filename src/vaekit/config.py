@@ -21,11 +21,13 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class DataConfig:
-    name: str = "digits"            # mnist | fashion-mnist | binarized-mnist | digits | path to .npy/.npz/folder
+    name: str = "digits"            # mnist | fashion-mnist | binarized-mnist | digits | ptb | path to .npy/.npz/folder/.txt
     root: str | None = None          # cache folder; default $VAEKIT_DATA or ~/.cache/vaekit
     binarize: str = "none"           # none | dynamic | static | threshold
     valid_fraction: float = 0.1      # held out of the training split for the per-epoch valid ELBO
+    valid_split: str = ""            # validate on this split of the data set instead (e.g. ptb's "valid")
     test_split: str = "test"
+    max_length: int = 100            # text: sentences of more tokens (words + <eos>) are dropped and counted
 
 
 @dataclass(frozen=True)

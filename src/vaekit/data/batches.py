@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import torch
 
 from vaekit.data.image_data import ImageData
+from vaekit.data.text import TextData
 
 
 def iterate_minibatches(
@@ -27,7 +28,8 @@ def iterate_minibatches(
     return (order[start : start + batch_size] for start in range(0, stop, batch_size))
 
 
-def split_train_valid(data: ImageData, valid_fraction: float, seed: int) -> tuple[ImageData, ImageData | None]:
+def split_train_valid(data: ImageData | TextData, valid_fraction: float,
+                      seed: int) -> tuple[ImageData | TextData, ImageData | TextData | None]:
     """Hold out round(valid_fraction * N) random examples, chosen by `seed`; fraction 0 gives (data, None)."""
     if not 0 <= valid_fraction < 1:
         raise ValueError(f"valid_fraction must lie in [0, 1), got {valid_fraction}.")
@@ -43,6 +45,8 @@ def split_train_valid(data: ImageData, valid_fraction: float, seed: int) -> tupl
     return _subset(data, order[num_valid:], data.name), _subset(data, order[:num_valid], f"{data.name}-valid")
 
 
-def _subset(data: ImageData, index: torch.Tensor, name: str) -> ImageData:
+def _subset(data: ImageData | TextData, index: torch.Tensor, name: str) -> ImageData | TextData:
+    if isinstance(data, TextData):
+        return dataclasses.replace(data, tokens=data.tokens[index], name=name)
     labels = None if data.labels is None else data.labels[index]
     return dataclasses.replace(data, images=data.images[index], labels=labels, name=name)

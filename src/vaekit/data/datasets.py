@@ -1,7 +1,8 @@
-"""Built-in image data sets by name, or a user's .npy/.npz file or image folder by path.
+"""Built-in data sets by name, or a user's .npy/.npz file, image folder or .txt file of sentences by path.
 
 The cache under `data_root(root)` mirrors the official files:
-`mnist/<IDX .gz files>`, `fashion-mnist/<IDX .gz files>`, `binarized-mnist/binarized_mnist.npz`.
+`mnist/<IDX .gz files>`, `fashion-mnist/<IDX .gz files>`, `binarized-mnist/binarized_mnist.npz`,
+`ptb/ptb.{train,valid,test}.txt` (text: see `vaekit.data.text`).
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from vaekit.data.binarized_mnist import load_binarized_mnist
 from vaekit.data.cache import DataError, data_root, fetch
 from vaekit.data.idx import read_idx
 from vaekit.data.image_data import ImageData
+from vaekit.data.text import TextData, load_text
 from vaekit.data.user_data import load_array_file, load_image_folder
 
 __all__ = ["DATASETS", "ImageData", "load_dataset"]
@@ -44,10 +46,11 @@ DIGITS_TRAIN_SIZE = 1500
 
 def load_dataset(
     name: str, split: str = "train", root: str | os.PathLike | None = None, download: bool = True
-) -> ImageData:
-    """Load a built-in data set (see DATASETS) or a .npy/.npz file or image folder given by path.
+) -> ImageData | TextData:
+    """Load a built-in data set (see DATASETS) or a .npy/.npz file, image folder or .txt file by path.
 
-    For an .npz file the array named `split` is used if present, else its only array.
+    For an .npz file the array named `split` is used if present, else its only array. Text comes
+    with the default rules of `vaekit.data.text.load_text` (which takes max_length and a vocabulary).
     """
     if name in _LOADERS:
         loader, splits = _LOADERS[name]
@@ -63,9 +66,11 @@ def load_dataset(
         return load_array_file(path, key)
     if path.is_file() and path.suffix == ".npy":
         return load_array_file(path)
+    if path.is_file() and path.suffix == ".txt":
+        return load_text(str(path), split)
     raise DataError(
         f"Unknown data set {name!r}: expected one of {', '.join(DATASETS)}, "
-        f"or the path of a .npy/.npz file or of a folder of images."
+        f"or the path of a .npy/.npz file, of a folder of images or of a .txt file of sentences."
     )
 
 
@@ -107,5 +112,6 @@ _LOADERS = {  # name -> (loader(split, root, download), splits)
     ),
     "binarized-mnist": (_load_binarized, ("train", "valid", "test")),
     "digits": (_load_digits, ("train", "test")),
+    "ptb": (lambda split, root, download: load_text("ptb", split, root, download), ("train", "valid", "test")),
 }
 DATASETS = tuple(_LOADERS)

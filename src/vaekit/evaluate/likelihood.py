@@ -29,7 +29,7 @@ def log_likelihood_estimate(model, images: torch.Tensor, num_samples: int = 5000
     for start in tqdm(starts, desc=f"log p(x), k={num_samples}", disable=not progress, leave=False):
         x = images[start:start + batch_size]
         posterior = model.encode(x)
-        running = torch.full((len(x),), -math.inf, dtype=x.dtype, device=x.device)
+        running = torch.full((len(x),), -math.inf, dtype=posterior.mean.dtype, device=posterior.mean.device)
         for done in range(0, num_samples, chunk):
             log_weights = importance_log_weights(model, x, min(chunk, num_samples - done), posterior)  # (c, B)
             running = torch.logaddexp(running, torch.logsumexp(log_weights, 0))

@@ -26,11 +26,12 @@ class Model(nn.Module):
 
     kind = "model"
     objectives: tuple[str, ...] = ()  # names in vaekit.objectives.OBJECTIVES this model trains with
+    input_kind = "images"             # or "tokens": (B, T) int64 sentences, no image_shape (vaekit.data.text)
 
     def __init__(self, config: ModelConfig | None = None, **fields):
         super().__init__()
         config = dataclasses.replace(config or ModelConfig(kind=self.kind), **fields)
-        if len(config.image_shape) != 3:
+        if self.input_kind == "images" and len(config.image_shape) != 3:
             raise ConfigError(f"model.image_shape must be (C, H, W), got {config.image_shape}")
         self.config = dataclasses.replace(config, kind=self.kind)
         self.image_shape = tuple(config.image_shape)
