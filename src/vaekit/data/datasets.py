@@ -2,7 +2,8 @@
 
 The cache under `data_root(root)` mirrors the official files:
 `mnist/<IDX .gz files>`, `fashion-mnist/<IDX .gz files>`, `binarized-mnist/binarized_mnist.npz`,
-`ptb/ptb.{train,valid,test}.txt` (text: see `vaekit.data.text`).
+`ptb/ptb.{train,valid,test}.txt` (text: see `vaekit.data.text`),
+`dsprites/dsprites_ndarray_co1sh3sc6or40x32y32_64x64.npz` (see `vaekit.data.dsprites`).
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import torch
 
 from vaekit.data.binarized_mnist import load_binarized_mnist
 from vaekit.data.cache import DataError, data_root, fetch
+from vaekit.data.dsprites import DSprites, load_dsprites, official_path, split_indices as dsprites_split_indices
 from vaekit.data.idx import read_idx
 from vaekit.data.image_data import ImageData
 from vaekit.data.text import TextData, load_text
@@ -104,6 +106,19 @@ def _load_digits(split: str, root: Path, download: bool) -> ImageData:
     return ImageData(images, torch.from_numpy(digits.target[index]).long(), f"digits-{split}")
 
 
+def _load_dsprites(source: str, split: str, root: Path, download: bool) -> ImageData:
+    """dSprites images (N, 1, 64, 64) in {0, 1} of a fixed random subset (`dsprites.split_indices`:
+    60,000 train, 10,000 test); labels are the images' official indices, whose six factor classes
+    `dsprites.factors_from_index` gives. `source` "official" reads (or downloads) the official file;
+    "auto" (the name "dsprites") reads it when it is in the cache and renders the procedural set otherwise."""
+    official = source == "official" or official_path(root).exists()
+    data = load_dsprites(root, download) if official else DSprites.procedural()
+    index = dsprites_split_indices(split)
+    images = torch.from_numpy(data.images_at(index)).unsqueeze(1).float()
+    name = "dsprites" if official else "dsprites-procedural"
+    return ImageData(images, torch.from_numpy(index), f"{name}-{split}")
+
+
 _LOADERS = {  # name -> (loader(split, root, download), splits)
     "mnist": (partial(_load_idx_set, "mnist", MNIST_URL, MNIST_MD5), tuple(IDX_FILES)),
     "fashion-mnist": (
@@ -112,6 +127,8 @@ _LOADERS = {  # name -> (loader(split, root, download), splits)
     ),
     "binarized-mnist": (_load_binarized, ("train", "valid", "test")),
     "digits": (_load_digits, ("train", "test")),
+    "dsprites": (partial(_load_dsprites, "auto"), ("train", "test")),
+    "dsprites-official": (partial(_load_dsprites, "official"), ("train", "test")),
     "ptb": (lambda split, root, download: load_text("ptb", split, root, download), ("train", "valid", "test")),
 }
 DATASETS = tuple(_LOADERS)
