@@ -235,7 +235,7 @@ class Trainer:
             if parts:
                 shown.append(f"{prefix}: " + ", ".join(parts))
         elbo = row.get("valid_elbo", row.get("train_elbo"))
-        if elbo is not None:
+        if elbo is not None and getattr(model, "input_kind", "images") == "images":
             shown.append(f"{-elbo / (model.num_pixels * math.log(2)):.4f} bits/dim")
         shown.append(f"{row['seconds']:.1f} s")
         tqdm.write(" | ".join(shown))
