@@ -101,6 +101,7 @@ class TrainConfig:
     time_limit_minutes: float | None = None  # stop (with a checkpoint) after the epoch that passes it
     threads: int | None = None       # torch.set_num_threads; None keeps torch's choice
     progress: bool = True
+    epoch_size: int | None = None    # examples per epoch, drawn afresh from the whole set each epoch (None: all)
     pretrain_epochs: int = 0         # epochs with KL weight 0 first (autoencoder pre-training, Li et al. 2019)
     reset_decoder: bool = False      # re-initialise the decoder after pre-training (Li et al. 2019)
     discriminator_lr: float = 1e-4   # FactorVAE's discriminator: Adam(lr, betas=(0.5, 0.9))

@@ -113,3 +113,22 @@ def test_same_seed_same_weights():
     trainer(seed=3).fit(second, data)
     for key, value in first.state_dict().items():
         assert torch.equal(value, second.state_dict()[key])
+
+
+def test_epoch_size_draws_a_fresh_subset_each_epoch(monkeypatch):
+    seen = []
+    run = Trainer(TrainConfig(epochs=3, batch_size=8, epoch_size=16, progress=False))
+    objective = run.objective
+
+    def recording(model, x, config, **context):
+        seen.append(x.clone())
+        return objective(model, x, config, **context)
+
+    run.objective = recording
+    bits = 2 ** torch.arange(16)
+    data = ((torch.arange(64).unsqueeze(1) & bits) > 0).float().view(64, 1, 4, 4)     # image n encodes n in binary
+    history = run.fit(tiny_vae(), data)
+    assert len(seen) == 3 * 2 and all(len(x) == 8 for x in seen)       # 16 examples per epoch, batches of 8
+    assert [row["step"] for row in history.epochs] == [2, 4, 6]
+    ids = [set((torch.cat(seen[2 * e:2 * e + 2]).view(16, 16).long() * bits).sum(1).tolist()) for e in range(3)]
+    assert all(len(epoch) == 16 for epoch in ids) and ids[0] != ids[1] != ids[2]

@@ -190,8 +190,14 @@ class Trainer:
         config = self.config
         objective_config = self._objective_config(epoch)
         totals: dict[str, torch.Tensor] = {}
-        batches = iterate_minibatches(len(images), config.batch_size, shuffle=True, generator=generator)
-        bar = tqdm(batches, total=math.ceil(len(images) / config.batch_size), desc=f"epoch {epoch}",
+        size = len(images)
+        if config.epoch_size is not None and config.epoch_size < len(images):
+            size = config.epoch_size                 # an epoch = a fresh random subset of epoch_size examples
+            subset = torch.randperm(len(images), generator=generator)[:size]
+            batches = (subset[index] for index in iterate_minibatches(size, config.batch_size, shuffle=False))
+        else:
+            batches = iterate_minibatches(size, config.batch_size, shuffle=True, generator=generator)
+        bar = tqdm(batches, total=math.ceil(size / config.batch_size), desc=f"epoch {epoch}",
                    disable=not config.progress, leave=False, unit="batch")
         for batch_index, index in enumerate(bar):
             x = self._batch(images, index, generator)
@@ -213,7 +219,7 @@ class Trainer:
             step += 1
             for key, value in terms.items():
                 totals[key] = totals.get(key, 0.0) + value.detach() * len(index)
-        return {k: float(v) / len(images) for k, v in totals.items()}, step
+        return {k: float(v) / size for k, v in totals.items()}, step
 
     @torch.no_grad()
     def evaluate(self, model: Model, images: torch.Tensor, batch_size: int = 1000, step: int = 0) -> dict[str, float]:
