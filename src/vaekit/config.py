@@ -83,6 +83,7 @@ class ObjectiveConfig:
     free_bits: float = 0.0           # λ: KL of each group counts as max(λ, batch mean) (Kingma et al. 2016)
     free_bits_groups: int = 0        # 0: per latent dimension; G: G groups of consecutive dimensions
     regularizers: tuple[RegularizerConfig, ...] = ()
+    deterministic: bool = False      # decode z = μ(x) instead of z ~ q(z|x): the autoencoder form (pre-training)
     corruption: str = "none"         # denoising AE: none | gaussian | masking | salt-and-pepper
     corruption_level: float = 0.0
 

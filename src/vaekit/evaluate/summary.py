@@ -19,7 +19,6 @@ def encode_dataset(model: Model, images: torch.Tensor, batch_size: int = 1000) -
     return torch.cat([model.code(images[i:i + batch_size]) for i in range(0, len(images), batch_size)])
 
 
-@torch.no_grad()
 def mean_or_none(distribution) -> torch.Tensor | None:
     """E[x|z], or None for a distribution without a tractable mean (a PixelCNN decoder)."""
     try:
@@ -28,6 +27,7 @@ def mean_or_none(distribution) -> torch.Tensor | None:
         return None
 
 
+@torch.no_grad()
 def evaluate_model(model: Model, images: torch.Tensor, config: EvalConfig = EvalConfig(),
                    progress: bool = False) -> dict:
     """Test metrics in nats per image (and bits/dim): ELBO, its terms, KL per dimension,

@@ -9,6 +9,6 @@ from vaekit.experiments.report import Report
 
 # importing the modules registers the experiments
 from vaekit.experiments import (  # noqa: F401,E402  isort:skip
-    ae_vs_vae_2d, beta_sweep, deep_ae_vs_pca, denoising_ae, disentanglement, interpolation, linear_ae_pca, sampling)
+    ae_vs_vae_2d, beta_sweep, deep_ae_vs_pca, denoising_ae, disentanglement, interpolation, linear_ae_pca, posterior_collapse, sampling)
 
 __all__ = ["EXPERIMENTS", "Experiment", "Report", "run_experiment"]

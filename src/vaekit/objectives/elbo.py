@@ -44,7 +44,8 @@ def regularized_loss(model, x: torch.Tensor, config: ObjectiveConfig, step: int 
     """The training loss of the module docstring, the named terms, and the batch's z ~ q(z|x)."""
     posterior = model.encode(x)
     prior = model.prior()
-    z = posterior.rsample((config.num_samples,))                          # (K, B, D)
+    z = (posterior.mean.unsqueeze(0) if config.deterministic                # autoencoder: z = μ(x)
+         else posterior.rsample((config.num_samples,)))                   # (K, B, D)
     log_likelihood = model.decode(z).log_prob(x).mean(0)                  # (B,)
     kl = kl_term(posterior, prior, z)                                      # (B,)
     kl_loss = (free_bits_kl(kl_per_dimension(posterior, prior), config.free_bits, config.free_bits_groups)

@@ -171,9 +171,10 @@ class Trainer:
         return binarize_dynamic(x, generator) if self.binarize == "dynamic" else x
 
     def _objective_config(self, epoch: int) -> ObjectiveConfig:
-        """The objective as configured, or during pre-training its autoencoder form (β = 0)."""
+        """The objective as configured, or during pre-training its autoencoder form: z = μ(x), β = 0."""
         if epoch <= self.config.pretrain_epochs:
-            return dataclasses.replace(self.objective_config, beta=0.0, free_bits=0.0, regularizers=())
+            return dataclasses.replace(self.objective_config, beta=0.0, free_bits=0.0, regularizers=(),
+                                       deterministic=True)
         return self.objective_config
 
     def _diagnostics(self, model: Model, images: torch.Tensor) -> dict[str, float]:
