@@ -180,7 +180,7 @@ def _checks(report: Report, settings: Settings, calibration: dict, measured: dic
 
 
 def _tables(report: Report, calibration: dict, measured: dict) -> None:
-    header = ["model", "−E log p(x|z)", "KL", "active units", "TC (MSS)", "BetaVAE", "FactorVAE", "MIG", "SAP",
+    header = ["model", "−E log p(x∣z)", "KL", "active units", "TC (MSS)", "BetaVAE", "FactorVAE", "MIG", "SAP",
               "DCI D", "DCI C", "DCI I", "published FactorVAE / MIG"]
     rows = []
     for label, m in measured.items():
