@@ -65,7 +65,7 @@ def _sample(args) -> Path:
     with torch.no_grad():
         likelihood = model.sample(args.num, generator=seeded(args.seed))
         torch.manual_seed(args.seed)
-        rows = torch.cat([likelihood.mean, likelihood.sample()])
+        rows = torch.cat([mean_or_sample(likelihood), likelihood.sample()])
     path = Path(args.out) if args.out else report_dir(config) / "samples.png"
     save_image_grid(path, rows, columns=args.num, row_labels=["mean", "sampled"] if args.num >= 4 else None,
                     title="z ~ N(0, I): mean of p(x|z) (top) and a draw x ~ p(x|z) (bottom)")
@@ -84,7 +84,7 @@ def _reconstruct(args) -> Path:
         return _reconstruct_text(args, config, model)
     x = test_images(config, model).images[:args.num]
     with torch.no_grad():
-        rows = torch.cat([x, model.reconstruct(x).mean])
+        rows = torch.cat([x, mean_or_sample(model.reconstruct(x))])
     path = Path(args.out) if args.out else report_dir(config) / "reconstructions.png"
     save_image_grid(path, rows, columns=len(x), row_labels=["data", "reconstruction"],
                     title="test images and the mean of p(x | code(x))")
@@ -105,12 +105,20 @@ def _interpolate(args) -> Path:
     with torch.no_grad():
         codes = model.code(x)                                                     # (2P, D)
         path_codes = interpolate(codes[0::2], codes[1::2], args.steps, args.method)  # (S, P, D)
-        images = model.decode(path_codes.transpose(0, 1)).mean                     # (P, S, C, H, W)
+        images = mean_or_sample(model.decode(path_codes.transpose(0, 1)))         # (P, S, C, H, W)
     path = Path(args.out) if args.out else report_dir(config) / "interpolation.png"
     save_image_grid(path, images.flatten(0, 1), columns=args.steps,
                     title=f"{args.method} interpolation between test codes")
     print(f"written: {path}")
     return path
+
+
+def mean_or_sample(distribution):
+    """E[x|z], or one draw x ~ p(x|z) where the decoder has no closed-form mean (PixelCNN)."""
+    from vaekit.evaluate.summary import mean_or_none
+
+    mean = mean_or_none(distribution)
+    return distribution.sample() if mean is None else mean
 
 
 def _write_lines(lines: list[str], path: Path) -> Path:

@@ -1,5 +1,6 @@
 """A VAE with the PixelCNN decoder (model.architecture=pixelcnn) through the generic code paths:
 ELBO and IWAE objectives, the importance-sampled log p(x) against numerical integration, save/load."""
+import dataclasses
 import math
 from pathlib import Path
 
@@ -88,3 +89,19 @@ def test_mnist_preset_builds_the_pixelcnn_vae():
     model = VAE(config.model, image_shape=(1, 28, 28))
     assert config.model.architecture == "pixelcnn" and config.model.latent_dim == 32
     assert model.decode(torch.randn(2, 32)).log_prob(torch.zeros(2, 1, 28, 28)).shape == (2,)
+
+
+def test_cli_sample_reconstruct_interpolate_work_without_a_mean(tmp_path):
+    """The PixelCNN decoder has no closed-form mean: the CLI shows draws instead of failing."""
+    from vaekit.cli import main
+    from vaekit.config import load_config, save_config
+    from vaekit.train.checkpoint import save_checkpoint
+    torch.manual_seed(0)
+    model = VAE(latent_dim=2, architecture="pixelcnn", conv_channels=(4, 4), hidden=(8,), pixelcnn_channels=4,
+                pixelcnn_layers=2, image_shape=(1, 8, 8))
+    config = load_config(None, ["data.name=digits", "data.binarize=dynamic", f"run_dir={tmp_path}"])
+    save_config(dataclasses.replace(config, model=model.config), tmp_path / "config.yaml")
+    save_checkpoint(tmp_path, model, {"epoch": 1, "step": 1})
+    for command in (["sample", "-n", "4"], ["reconstruct"], ["interpolate", "--steps", "3"]):
+        assert main([command[0], str(tmp_path), *command[1:]]) == 0
+    assert {"samples.png", "reconstructions.png", "interpolation.png"} <= {p.name for p in (tmp_path / "report").iterdir()}
