@@ -91,3 +91,29 @@ def test_evaluating_a_pixelcnn_vae_reports_likelihoods_and_no_squared_error():
                 pixelcnn_layers=2, image_shape=(1, 8, 8))
     found = evaluate_model(model, torch.bernoulli(torch.full((6, 1, 8, 8), 0.5)), EvalConfig(importance_samples=5))
     assert found["nll"] > 0 and found["elbo"] < 0 and found["squared_error"] != found["squared_error"]  # NaN
+
+
+def test_factor_vae_checkpoints_and_resumes_both_optimizers(tmp_path):
+    from vaekit.train import load_checkpoint
+    torch.manual_seed(0)
+    data = torch.bernoulli(torch.full((32, 1, 4, 4), 0.4), generator=torch.Generator().manual_seed(1))
+    objective = ObjectiveConfig(name="factor-vae", regularizers=(
+        RegularizerConfig("total-correlation", weight=10.0, estimator="discriminator"),))
+
+    def trainer(epochs):
+        return Trainer(TrainConfig(epochs=epochs, batch_size=8, progress=False), objective, run_dir=tmp_path)
+
+    def fresh():
+        torch.manual_seed(0)
+        return FactorVAE(latent_dim=3, hidden=(16,), discriminator_hidden=(16,), image_shape=(1, 4, 4))
+
+    trainer(1).fit(fresh(), data)
+    _, state = load_checkpoint(tmp_path)
+    assert state["discriminator_optimizer"]["state"], "the discriminator's Adam moments are checkpointed"
+    resumed = fresh()
+    trainer(3).fit(resumed, data, resume=True)
+    straight = fresh()
+    Trainer(TrainConfig(epochs=3, batch_size=8, progress=False), objective, run_dir=tmp_path / "straight").fit(
+        straight, data)
+    for key, value in straight.state_dict().items():
+        torch.testing.assert_close(resumed.state_dict()[key], value, msg=key)
