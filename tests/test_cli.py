@@ -42,7 +42,8 @@ def test_figure_commands_write_pngs(run_dir, command, tmp_path):
 def test_report_writes_every_figure(run_dir):
     assert main(["report", str(run_dir), "-k", "10"]) == 0
     names = {p.name for p in (run_dir / "report").iterdir()}
-    assert {"metrics.json", "loss_curve.png", "samples.png", "reconstructions.png", "interpolation.png"} <= names
+    assert {"metrics.json", "loss_curve.png", "samples.png", "reconstructions.png", "interpolation.png",
+            "traversals.png"} <= names
 
 
 def test_training_into_an_existing_run_is_refused(run_dir, capsys):
@@ -73,3 +74,17 @@ def test_every_command_has_help(capsys):
         assert exit_.value.code == 0 and f"usage: vaekit {name}" in capsys.readouterr().out
     result = subprocess.run([sys.executable, "-m", "vaekit", "--help"], capture_output=True, text=True)
     assert result.returncode == 0 and "usage: vaekit" in result.stdout
+
+
+def test_evaluate_a_dsprites_run_reports_disentanglement_metrics(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["train", str(Path(PRESET).parent / "dsprites_beta_vae.yaml"), f"run_dir={run}", "train.epochs=1",
+                 "train.epoch_size=256", "model.conv_channels=[4,4,8,8]", "model.hidden=[16]", "model.latent_dim=3",
+                 "train.progress=false"]) == 0
+    assert main(["evaluate", str(run), "-k", "2", "--max-examples", "20", "--metric-points", "300",
+                 "--votes", "20"]) == 0
+    metrics = json.loads((run / "report" / "metrics.json").read_text())["disentanglement"]
+    assert set(metrics) == {"beta_vae", "factor_vae", "mig", "sap", "dci_disentanglement", "dci_completeness",
+                            "dci_informativeness"}
+    assert all(0 <= value <= 1 for value in metrics.values())
+    assert "mig" in capsys.readouterr().out

@@ -42,13 +42,31 @@ def _evaluate(args) -> dict:
     else:
         metrics = evaluate_model(model, test_images(config, model).images, evaluation, progress=True)
     results = {"dataset": config.data.name, "split": config.data.test_split, **metrics}
+    if args.disentanglement or config.data.name.startswith("dsprites"):
+        results["disentanglement"] = _disentanglement(args, config, model)
     path = report_dir(config) / "metrics.json"
     path.write_text(json.dumps(results, indent=2))
-    for key, value in results.items():
-        if not isinstance(value, list):
+    for key, value in {**results, **results.get("disentanglement", {})}.items():
+        if not isinstance(value, (list, dict)):
             print(f"{key:>22}: {value:.4f}" if isinstance(value, float) else f"{key:>22}: {value}")
     print(f"written: {path}")
     return results
+
+
+def _disentanglement(args, config, model) -> dict:
+    """BetaVAE, FactorVAE, MIG, SAP, DCI of the model's posterior mean on dSprites images rendered
+    from random factors (sizes from the command line; DCI with random forests)."""
+    from vaekit.data.dsprites import dsprites_ground_truth
+    from vaekit.evaluate.disentanglement import compute_all, model_representation
+
+    if not config.data.name.startswith("dsprites"):
+        raise SystemExit(f"vaekit evaluate --disentanglement: needs a model trained on dSprites, "
+                         f"got data.name={config.data.name}")
+    print(f"disentanglement metrics on {args.metric_points} points and {args.votes} votes ...", flush=True)
+    return compute_all(dsprites_ground_truth(config.data.name, config.data.root), model_representation(model),
+                       random_state=config.train.seed, num_train=args.metric_points,
+                       num_eval=args.metric_points // 2, votes_train=args.votes, votes_eval=args.votes // 2,
+                       dci_method="random_forest")
 
 
 def _sample(args) -> Path:
@@ -179,16 +197,38 @@ def _report(args) -> None:
     config, model = load_run(args.run_dir)
     folder = report_dir(config)
     rows = read_metrics(Path(args.run_dir) / "metrics.csv")
-    keys = {"vae": ("elbo", "reconstruction", "kl"), "sentence-vae": ("elbo", "reconstruction", "kl"),
-            "language-model": ("nll",)}.get(model.kind, ("reconstruction", "squared_error"))
+    has_prior = hasattr(model, "prior")
+    keys = (("nll",) if model.kind == "language-model" else ("elbo", "reconstruction", "kl") if has_prior
+            else ("reconstruction", "squared_error"))
     print(f"written: {plot_curves(rows, folder / 'loss_curve.png', keys)}")
     _evaluate(args)
     if model.kind != "language-model":
         _reconstruct(argparse.Namespace(run_dir=args.run_dir, num=16, out=None))
-    if model.kind in ("vae", "sentence-vae", "language-model"):
+    if has_prior or model.kind == "language-model":
         _sample(argparse.Namespace(run_dir=args.run_dir, num=16, seed=0, out=None))
     if model.kind != "language-model":
         _interpolate(argparse.Namespace(run_dir=args.run_dir, pairs=4, steps=10, method="linear", out=None))
+    if has_prior and model.input_kind == "images" and model.config.architecture != "pixelcnn":
+        _traversals(config, model, folder / "traversals.png")
+
+
+def _traversals(config, model, path: Path) -> Path:
+    """Latent traversals from the first test image, one row per dimension, most KL first."""
+    import torch
+
+    from vaekit.distributions import kl_per_dimension
+    from vaekit.runs import test_images
+    from vaekit.viz import latent_traversal, save_image_grid
+
+    x = test_images(config, model).images[:500]
+    with torch.no_grad():
+        posterior = model.encode(x)
+        order = kl_per_dimension(posterior, model.prior()).mean(0).argsort(descending=True)[:10].tolist()
+        images = latent_traversal(model, posterior.mean[0], order, torch.linspace(-2.5, 2.5, 9))
+    save_image_grid(path, images.flatten(0, 1), columns=9, row_labels=[f"z{d}" for d in order],
+                    title="latent traversals over [−2.5, 2.5] from one test image (rows: most KL first)")
+    print(f"written: {path}")
+    return path
 
 
 def _experiment(args) -> None:
@@ -231,6 +271,12 @@ def build_parser() -> argparse.ArgumentParser:
         command = run_command(name, help_text, _evaluate if name == "evaluate" else _report)
         command.add_argument("-k", "--importance-samples", type=int, help="k of the IWAE estimate (default: config)")
         command.add_argument("--max-examples", type=int, help="evaluate on the first N test images only")
+        command.add_argument("--disentanglement", action="store_true",
+                             help="also BetaVAE/FactorVAE scores, MIG, SAP, DCI (automatic for dSprites runs)")
+        command.add_argument("--metric-points", type=int, default=10_000,
+                             help="points of MIG, SAP and DCI (disentanglement_lib: 10,000)")
+        command.add_argument("--votes", type=int, default=1_000,
+                             help="training votes of the BetaVAE/FactorVAE scores (disentanglement_lib: 10,000)")
         command.add_argument("overrides", nargs="*", help="section.key=value overrides of the run config")
 
     sample = run_command("sample", "draw from the prior: mean images and pixel samples, or sentences "

@@ -326,3 +326,11 @@ def split_indices(split: str) -> np.ndarray:
     order = np.random.default_rng(SPLIT_SEED).permutation(NUM_IMAGES)
     start = 0 if split == "train" else SPLIT_SIZES["train"]
     return np.sort(order[start:start + SPLIT_SIZES[split]])
+
+
+def dsprites_ground_truth(name: str = "dsprites", root: str | os.PathLike | None = None) -> DSprites:
+    """The ground truth a run on data ``name`` was trained from: the official file for
+    "dsprites-official" or when it is cached, the procedural set otherwise (as ``load_dataset``)."""
+    if name == "dsprites-official" or official_path(root).exists():
+        return load_dsprites(root)
+    return DSprites.procedural()
