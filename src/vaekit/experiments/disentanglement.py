@@ -136,7 +136,7 @@ def run(report: Report, settings: Settings) -> None:
     report.record(calibration=calibration, train_images=len(train), test_images=len(test),
                   factor_names=list(ground_truth.factor_names))
 
-    rows, measured, traversals = [], {}, {}
+    measured, traversals = {}, {}
     for label, family, strength, model_config, objective in model_specs(settings):
         model = train_model(model_config, train, epochs=settings.epochs, objective=objective,
                             batch_size=settings.batch_size, lr=settings.lr, seed=settings.seed)
