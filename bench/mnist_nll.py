@@ -24,7 +24,7 @@ torch.set_flush_denormal(True)  # before the first parallel op, so OpenMP worker
 
 from vaekit.config import load_config  # noqa: E402
 from vaekit.evaluate import evaluate_model  # noqa: E402
-from vaekit.runs import build_model, test_images, train_run  # noqa: E402
+from vaekit.runs import test_images, train_run  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 PAPER_NLL, TARGET_NLL = 86.76, 88.0

@@ -1,5 +1,4 @@
 """The importance-sampled log p(x) against exact marginals computed by numerical integration."""
-import math
 
 import pytest
 import torch
