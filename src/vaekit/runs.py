@@ -53,6 +53,7 @@ def train_run(config: RunConfig, resume: bool = False) -> tuple[Model, History]:
                                          data.vocabulary if isinstance(data, TextData) else None)
     else:
         train, valid = split_train_valid(data, config.data.valid_fraction, config.train.seed)
+    trainer = Trainer(config.train, config.objective, binarize=config.data.binarize, run_dir=run_dir)  # checks first
     torch.manual_seed(config.train.seed)                  # the initial weights depend on the seed alone
     model = build_model(config, data)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -60,7 +61,6 @@ def train_run(config: RunConfig, resume: bool = False) -> tuple[Model, History]:
     if isinstance(data, TextData):                        # the Trainer takes the token tensors
         data.vocabulary.save(run_dir / VOCABULARY_FILE)
         train, valid = train.tokens, None if valid is None else valid.tokens
-    trainer = Trainer(config.train, config.objective, binarize=config.data.binarize, run_dir=run_dir)
     history = trainer.fit(model, train, valid, resume=resume)
     return model, history
 

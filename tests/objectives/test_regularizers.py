@@ -159,3 +159,18 @@ def test_kl_schedule_scales_only_the_training_loss():
     loss, terms = OBJECTIVES["elbo"](model, x, config, step=1)            # β(1) = 2 · 1/4
     assert float(loss) == pytest.approx(float(terms["reconstruction"] + 0.5 * terms["kl"]), rel=1e-5)
     assert float(terms["elbo"]) == pytest.approx(float(-terms["reconstruction"] - terms["kl"]), rel=1e-5)
+
+
+@pytest.mark.parametrize("objective, message", [
+    (ObjectiveConfig(regularizers=(RegularizerConfig("foo"),)), r"regularizers\[0\].name: unknown regularizer 'foo'"),
+    (ObjectiveConfig(kl_schedule=ScheduleConfig(kind="cosine", steps=5)), "objective.kl_schedule.kind"),
+    (ObjectiveConfig(regularizers=(RegularizerConfig("mmd", schedule=ScheduleConfig(kind="linear")),)),
+     r"regularizers\[0\].schedule.steps must be > 0"),
+    (ObjectiveConfig(regularizers=(RegularizerConfig("mmd", kernel="gauss"),)), r"regularizers\[0\].kernel"),
+    (ObjectiveConfig(free_bits=-1.0), "free_bits"),
+])
+def test_a_bad_objective_is_refused_before_training_naming_the_key(objective, message):
+    from vaekit import Trainer
+    from vaekit.config import ConfigError, TrainConfig
+    with pytest.raises(ConfigError, match=message):
+        Trainer(TrainConfig(), objective)

@@ -18,11 +18,11 @@ import dataclasses
 
 import torch
 
-from vaekit.config import ObjectiveConfig
+from vaekit.config import ConfigError, ObjectiveConfig
 from vaekit.distributions import kl_per_dimension, kl_term
 from vaekit.objectives.registry import OBJECTIVES
 from vaekit.objectives.regularizers import REGULARIZERS, LatentBatch
-from vaekit.schedules import free_bits_kl, schedule_factor
+from vaekit.schedules import check_schedule, free_bits_kl, schedule_factor
 
 
 def elbo_terms(model, x: torch.Tensor, num_samples: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
@@ -32,6 +32,26 @@ def elbo_terms(model, x: torch.Tensor, num_samples: int = 1) -> tuple[torch.Tens
     log_likelihood = model.decode(z).log_prob(x).mean(0)     # (B,)
     kl = kl_term(posterior, model.prior(), z)                # (B,)
     return log_likelihood, kl
+
+
+def check_objective(config: ObjectiveConfig) -> ObjectiveConfig:
+    """Reject schedules, regularizers and free-bits settings that cannot run, naming the config key."""
+    check_schedule(config.kl_schedule, "objective.kl_schedule")
+    if config.free_bits < 0 or config.free_bits_groups < 0:
+        raise ConfigError(f"objective.free_bits and free_bits_groups must be >= 0, "
+                          f"got {config.free_bits} and {config.free_bits_groups}")
+    for i, entry in enumerate(config.regularizers):
+        where = f"objective.regularizers[{i}]"
+        if entry.name not in REGULARIZERS.names():
+            raise ConfigError(f"{where}.name: unknown regularizer {entry.name!r}; known: "
+                              f"{', '.join(sorted(REGULARIZERS.names()))}")
+        check_schedule(entry.schedule, f"{where}.schedule")
+        check_schedule(entry.capacity_schedule, f"{where}.capacity_schedule")
+        if entry.estimator not in ("mss", "mws", "discriminator"):
+            raise ConfigError(f"{where}.estimator must be mss, mws or discriminator, got {entry.estimator!r}")
+        if entry.kernel not in ("rbf", "imq"):
+            raise ConfigError(f"{where}.kernel must be rbf or imq, got {entry.kernel!r}")
+    return config
 
 
 def kl_weight(config: ObjectiveConfig, step: int) -> float:

@@ -28,6 +28,7 @@ from vaekit.data import ImageData, binarize_dynamic, binarize_static, binarize_t
 from vaekit.evaluate.diagnostics import collapse_diagnostics
 from vaekit.models.base import Model
 from vaekit.objectives import OBJECTIVES
+from vaekit.objectives.elbo import check_objective
 from vaekit.train.checkpoint import load_checkpoint, save_checkpoint
 from vaekit.train.logging import RunLogger
 
@@ -71,7 +72,7 @@ class Trainer:
                  binarize: str = "none", run_dir: str | Path | None = None, **train_overrides):
         if train_overrides:
             train = dataclasses.replace(train, **train_overrides)
-        self.config, self.objective_config = train, objective
+        self.config, self.objective_config = train, check_objective(objective)
         self.objective = OBJECTIVES[objective.name]
         self.binarize = binarize
         self.run_dir = Path(run_dir) if run_dir is not None else None
