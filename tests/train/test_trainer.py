@@ -132,3 +132,10 @@ def test_epoch_size_draws_a_fresh_subset_each_epoch(monkeypatch):
     assert [row["step"] for row in history.epochs] == [2, 4, 6]
     ids = [set((torch.cat(seen[2 * e:2 * e + 2]).view(16, 16).long() * bits).sum(1).tolist()) for e in range(3)]
     assert all(len(epoch) == 16 for epoch in ids) and ids[0] != ids[1] != ids[2]
+
+
+def test_resuming_with_a_different_model_names_the_changed_fields(tmp_path):
+    trainer(tmp_path, epochs=1).fit(tiny_vae(), binary_data())
+    wider = VAE(latent_dim=2, hidden=(32,), image_shape=(1, 4, 4))
+    with pytest.raises(CheckpointError, match="differs from the one given in: hidden"):
+        trainer(tmp_path, epochs=2).fit(wider, binary_data(), resume=True)

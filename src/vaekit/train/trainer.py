@@ -29,7 +29,7 @@ from vaekit.evaluate.diagnostics import collapse_diagnostics
 from vaekit.models.base import Model
 from vaekit.objectives import OBJECTIVES
 from vaekit.objectives.elbo import check_objective
-from vaekit.train.checkpoint import load_checkpoint, save_checkpoint
+from vaekit.train.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from vaekit.train.logging import RunLogger
 
 BINARIZATIONS = ("none", "dynamic", "static", "threshold")
@@ -107,6 +107,11 @@ class Trainer:
             if self.run_dir is None:
                 raise ValueError("resume=True needs a run_dir")
             saved_model, state = load_checkpoint(self.run_dir)
+            if saved_model.kind != model.kind or saved_model.config != model.config:
+                changed = sorted(key for key, value in vars(model.config).items()
+                                 if getattr(saved_model.config, key, None) != value)
+                raise CheckpointError(f"cannot resume {self.run_dir}: its checkpoint holds a {saved_model.kind} "
+                                      f"whose model config differs from the one given in: {', '.join(changed)}")
             model.load_state_dict(saved_model.state_dict())
             optimizer.load_state_dict(state["optimizer"])
             if "discriminator" in optimizers:
