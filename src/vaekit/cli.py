@@ -27,6 +27,8 @@ def _train(args) -> None:
 def _evaluate(args) -> dict:
     import dataclasses
 
+    import torch
+
     from vaekit.evaluate import evaluate_model
     from vaekit.evaluate.text import evaluate_text
     from vaekit.runs import load_run, report_dir, test_images, test_sentences
@@ -37,6 +39,7 @@ def _evaluate(args) -> dict:
         evaluation = dataclasses.replace(evaluation, importance_samples=args.importance_samples)
     if args.max_examples is not None:
         evaluation = dataclasses.replace(evaluation, max_examples=args.max_examples)
+    torch.manual_seed(config.train.seed)          # the z draws of the ELBO and of L_k: same numbers every time
     if model.input_kind == "tokens":
         metrics = evaluate_text(model, test_sentences(config, model).tokens, evaluation, progress=True)
     else:
