@@ -24,15 +24,10 @@ import torch
 torch.set_flush_denormal(True)  # before the first parallel op, so OpenMP workers inherit it
 
 from vaekit.experiments import run_experiment  # noqa: E402
-from vaekit.experiments.disentanglement import PUBLISHED  # noqa: E402
+from vaekit.experiments.disentanglement import published_for  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 PAPER_STEPS = 300_000
-
-
-def published_for(model: dict) -> tuple[float, float] | None:
-    family = "VAE" if model["family"] == "β-VAE" and model["strength"] == 1 else model["family"]
-    return PUBLISHED.get(family)
 
 
 def main() -> None:

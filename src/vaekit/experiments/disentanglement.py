@@ -21,7 +21,7 @@ from vaekit.config import ModelConfig, ObjectiveConfig, RegularizerConfig
 from vaekit.data.dsprites import DSprites
 from vaekit.distributions import kl_per_dimension
 from vaekit.evaluate import active_units
-from vaekit.evaluate.disentanglement import beta_vae_score, dci, factor_vae_score, mig, model_representation, sap_score
+from vaekit.evaluate.disentanglement import compute_all, model_representation
 from vaekit.experiments.common import dataset, train_model
 from vaekit.experiments.registry import experiment
 from vaekit.experiments.report import Report
@@ -107,20 +107,16 @@ class FactorOracle:
 
 
 def scores(ground_truth, representation, settings: Settings) -> dict:
-    """Every metric of ``vaekit.evaluate.disentanglement``, each from its own seeded stream."""
-    streams = [np.random.default_rng(seed) for seed in np.random.SeedSequence(settings.seed).spawn(5)]
-    found = dci(ground_truth, representation, streams[4], settings.dci_points, settings.test_points,
-                settings.dci_method)
-    return {
-        "beta_vae": beta_vae_score(ground_truth, representation, streams[0], 64, settings.votes_train,
-                                   settings.votes_eval)["eval_accuracy"],
-        "factor_vae": factor_vae_score(ground_truth, representation, streams[1], 64, settings.votes_train,
-                                       settings.votes_eval, settings.points)["eval_accuracy"],
-        "mig": mig(ground_truth, representation, streams[2], settings.points)["mig"],
-        "sap": sap_score(ground_truth, representation, streams[3], settings.points, settings.test_points)["sap"],
-        "dci_disentanglement": found["disentanglement"], "dci_completeness": found["completeness"],
-        "dci_informativeness": found["informativeness_test"],
-    }
+    """Every metric of ``vaekit.evaluate.disentanglement`` at the settings' sizes."""
+    return compute_all(ground_truth, representation, random_state=settings.seed, num_train=settings.points,
+                       num_eval=settings.test_points, num_variance_estimate=settings.points,
+                       dci_method=settings.dci_method, votes_train=settings.votes_train,
+                       votes_eval=settings.votes_eval, dci_train=settings.dci_points)
+
+
+def published_for(model: dict) -> tuple[float, float] | None:
+    """The published (FactorVAE score, MIG) of a measured model's family; β-VAE at β = 1 is the VAE."""
+    return PUBLISHED.get("VAE" if model["family"] == "β-VAE" and model["strength"] == 1 else model["family"])
 
 
 @experiment("disentanglement", "On dSprites, penalising the total correlation of q(z) (β-TCVAE, FactorVAE) or "
@@ -184,7 +180,7 @@ def _tables(report: Report, calibration: dict, measured: dict) -> None:
               "DCI D", "DCI C", "DCI I", "published FactorVAE / MIG"]
     rows = []
     for label, m in measured.items():
-        published = PUBLISHED.get("VAE" if m["family"] == "β-VAE" and m["strength"] == 1 else m["family"])
+        published = published_for(m)
         rows.append([label, m["reconstruction"], m["kl"], m["active_units"], m["total_correlation"],
                      *[m[key] for key in METRICS], "—" if published is None else f"{published[0]} / {published[1]}"])
     for name, scores in calibration.items():

@@ -23,21 +23,23 @@ __all__ = ["beta_vae_score", "factor_vae_score", "mig", "mig_from_codes", "sap_s
 def compute_all(ground_truth: GroundTruthData, representation_function: RepresentationFunction,
                 random_state: int = 0, num_train: int = 10_000, num_eval: int = 5_000, batch_size: int = 64,
                 num_variance_estimate: int = 10_000, dci_method: str = "gradient_boosting",
-                votes_train: int | None = None, votes_eval: int | None = None) -> dict:
+                votes_train: int | None = None, votes_eval: int | None = None, dci_train: int | None = None) -> dict:
     """Every metric with disentanglement_lib's defaults (sizes overridable), each from its own
     random stream spawned from `random_state`: {"beta_vae", "factor_vae", "mig", "sap",
     "dci_disentanglement", "dci_completeness", "dci_informativeness"} (eval/test values).
 
     `num_train`/`num_eval` are the points of MIG, SAP and DCI; `votes_train`/`votes_eval` (default:
     the same numbers) the votes of the BetaVAE and FactorVAE scores, each of which encodes
-    `batch_size` (FactorVAE) or 2·`batch_size` (BetaVAE) observations."""
+    `batch_size` (FactorVAE) or 2·`batch_size` (BetaVAE) observations; `dci_train` (default
+    `num_train`) the training points of DCI, whose classifiers cost most."""
     votes_train = num_train if votes_train is None else votes_train
     votes_eval = num_eval if votes_eval is None else votes_eval
     streams = [np.random.default_rng(seed) for seed in np.random.SeedSequence(random_state).spawn(5)]
     beta_vae = beta_vae_score(ground_truth, representation_function, streams[0], batch_size, votes_train, votes_eval)
     factor_vae = factor_vae_score(ground_truth, representation_function, streams[1], batch_size, votes_train,
                                   votes_eval, num_variance_estimate)
-    dci_scores = dci(ground_truth, representation_function, streams[4], num_train, num_eval, dci_method)
+    dci_scores = dci(ground_truth, representation_function, streams[4], num_train if dci_train is None else dci_train,
+                     num_eval, dci_method)
     return {
         "beta_vae": beta_vae["eval_accuracy"],
         "factor_vae": factor_vae["eval_accuracy"],
