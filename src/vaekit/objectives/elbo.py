@@ -75,10 +75,8 @@ def regularized_loss(model, x: torch.Tensor, config: ObjectiveConfig, step: int 
              "kl": kl.mean().detach()}
     if config.regularizers:
         batch = LatentBatch(posterior, z[0], kl, dataset_size or len(x), model)
-        for entry in config.regularizers:
-            if entry.name == "capacity":
-                entry = dataclasses.replace(entry, capacity=entry.capacity
-                                            * schedule_factor(entry.capacity_schedule, step))
+        for entry in config.regularizers:                 # C(t) = capacity · capacity_schedule(t)
+            entry = dataclasses.replace(entry, capacity=entry.capacity * schedule_factor(entry.capacity_schedule, step))
             value = REGULARIZERS[entry.name](batch, entry)
             loss = loss + entry.weight * schedule_factor(entry.schedule, step) * value
             terms[entry.name.replace("-", "_")] = value.detach()
