@@ -47,13 +47,13 @@ def train_run(config: RunConfig, resume: bool = False) -> tuple[Model, History]:
     if not resume and (run_dir / "checkpoint").exists():
         raise FileExistsError(f"{run_dir} already holds a trained run: continue it with "
                               f"`vaekit train --resume {run_dir}` or set run_dir=... to a new folder")
+    trainer = Trainer(config.train, config.objective, binarize=config.data.binarize, run_dir=run_dir)  # checks first
     data = load_data(config, "train")
     if config.data.valid_split:
         train, valid = data, load_data(config, config.data.valid_split,
                                          data.vocabulary if isinstance(data, TextData) else None)
     else:
         train, valid = split_train_valid(data, config.data.valid_fraction, config.train.seed)
-    trainer = Trainer(config.train, config.objective, binarize=config.data.binarize, run_dir=run_dir)  # checks first
     torch.manual_seed(config.train.seed)                  # the initial weights depend on the seed alone
     model = build_model(config, data)
     run_dir.mkdir(parents=True, exist_ok=True)
