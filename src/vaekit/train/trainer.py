@@ -100,7 +100,6 @@ class Trainer:
         if "discriminator" in groups:
             optimizers["discriminator"] = torch.optim.Adam(groups["discriminator"], lr=config.discriminator_lr,
                                                            betas=(0.5, 0.9), fused=True)
-        self._groups = groups
         scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=config.lr_decay)
         start_epoch, step = 0, 0
         if resume:
@@ -216,10 +215,11 @@ class Trainer:
                     raise TrainingError(f"non-finite {label}loss ({float(loss.detach())}) at epoch {epoch}, "
                                         f"batch {batch_index}: lower train.lr, set train.grad_clip, or check the data")
             for name, loss in losses.items():
+                parameters = optimizers[name].param_groups[0]["params"]
                 optimizers[name].zero_grad(set_to_none=True)
-                loss.backward(inputs=self._groups[name] if len(losses) > 1 else None)
+                loss.backward(inputs=parameters if len(losses) > 1 else None)
                 if config.grad_clip is not None:
-                    norm = torch.nn.utils.clip_grad_norm_(self._groups[name], config.grad_clip)
+                    norm = torch.nn.utils.clip_grad_norm_(parameters, config.grad_clip)
                     if not torch.isfinite(norm):
                         raise TrainingError(f"non-finite gradient at epoch {epoch}, batch {batch_index}")
                 optimizers[name].step()
@@ -248,7 +248,7 @@ class Trainer:
             if parts:
                 shown.append(f"{prefix}: " + ", ".join(parts))
         elbo = row.get("valid_elbo", row.get("train_elbo"))
-        if elbo is not None and getattr(model, "input_kind", "images") == "images":
+        if elbo is not None and model.input_kind == "images":
             shown.append(f"{-elbo / (model.num_pixels * math.log(2)):.4f} bits/dim")
         shown.append(f"{row['seconds']:.1f} s")
         tqdm.write(" | ".join(shown))
