@@ -49,6 +49,15 @@ class ModelConfig:
     rnn_hidden: int = 256            # text: LSTM state size of encoder and decoder
     word_dropout: float = 0.0        # text: decoder inputs replaced by <unk> (Bowman et al. 2016)
     embedding_dropout: float = 0.0   # text: dropout on decoder input embeddings (He et al. 2019)
+    posterior: str = "gaussian"      # q(z|x): gaussian | planar | iaf (amortized flows, vaekit.distributions.flows)
+    flow_length: int = 10            # planar: K flows (Rezende & Mohamed 2015); iaf: T autoregressive steps
+    flow_hidden: tuple[int, ...] = (320, 320)  # iaf: hidden widths of each MADE (Kingma et al. 2016)
+    flow_context: int = 100          # iaf: size of the context h(x) the encoder passes to every step
+    prior: str = "standard"          # p(z): standard | vamp | mog (vaekit.distributions.priors)
+    prior_components: int = 500      # vamp: K pseudo-inputs (Tomczak & Welling 2018); mog: K components
+    latent_dims: tuple[int, ...] = ()  # hierarchical-vae: stochastic layer sizes, bottom-up (Burda: [100, 50])
+    hidden_upper: tuple[int, ...] = (100, 100)  # hierarchical-vae: widths of the z1 <-> z2 networks
+    inference: str = "bottom-up"     # hierarchical-vae: bottom-up | ladder (top-down, Sønderby et al. 2016)
 
 
 @dataclass(frozen=True)
@@ -78,6 +87,7 @@ class RegularizerConfig:
 class ObjectiveConfig:
     name: str = "elbo"               # elbo | iwae | reconstruction | factor-vae | language-model
     num_samples: int = 1             # K Monte-Carlo samples of z per data point
+    gradient: str = "standard"       # iwae encoder gradient: standard | stl (Roeder et al. 2017) | dreg (Tucker et al. 2019)
     beta: float = 1.0                # weight of KL(q(z|x) || p(z)) (beta-VAE)
     kl_schedule: ScheduleConfig = field(default_factory=ScheduleConfig)  # scales beta over steps
     free_bits: float = 0.0           # λ: KL of each group counts as max(λ, batch mean) (Kingma et al. 2016)
@@ -110,7 +120,8 @@ class TrainConfig:
 
 @dataclass(frozen=True)
 class EvalConfig:
-    importance_samples: int = 1000   # k of the importance-sampled log p(x) (IWAE bound)
+    importance_samples: int = 1000   # k of the importance-sampled log p(x) (IWAE bound); chains of ais
+    estimator: str = "is"            # is (importance sampling with q) | ais (annealed IS, HMC) | prior (naive MC)
     sample_chunk: int = 500          # samples decoded at once (bounds memory)
     batch_size: int = 100
     max_examples: int | None = None  # evaluate on the first N test examples only
