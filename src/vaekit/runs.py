@@ -13,6 +13,7 @@ import torch
 from vaekit.config import ConfigError, RunConfig, load_config, save_config
 from vaekit.data import ImageData, TextData, Vocabulary, is_text_data, load_dataset, load_text, split_train_valid
 from vaekit.models import MODELS, Model, load
+from vaekit.objectives.elbo import check_objective_for_model
 from vaekit.train import History, Trainer
 from vaekit.train.trainer import prepare_images
 
@@ -56,6 +57,7 @@ def train_run(config: RunConfig, resume: bool = False) -> tuple[Model, History]:
         train, valid = split_train_valid(data, config.data.valid_fraction, config.train.seed)
     torch.manual_seed(config.train.seed)                  # the initial weights depend on the seed alone
     model = build_model(config, data)
+    check_objective_for_model(config.objective, model)
     run_dir.mkdir(parents=True, exist_ok=True)
     save_config(dataclasses.replace(config, model=model.config), run_dir / CONFIG_FILE)
     if isinstance(data, TextData):                        # the Trainer takes the token tensors

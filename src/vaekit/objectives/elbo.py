@@ -20,6 +20,7 @@ import torch
 
 from vaekit.config import ConfigError, ObjectiveConfig
 from vaekit.distributions import kl_per_dimension, kl_term
+from vaekit.objectives.iwae import GRADIENTS, check_gradient
 from vaekit.objectives.registry import OBJECTIVES
 from vaekit.objectives.regularizers import REGULARIZERS, LatentBatch
 from vaekit.schedules import check_schedule, free_bits_kl, schedule_factor
@@ -37,6 +38,10 @@ def elbo_terms(model, x: torch.Tensor, num_samples: int = 1) -> tuple[torch.Tens
 def check_objective(config: ObjectiveConfig) -> ObjectiveConfig:
     """Reject schedules, regularizers and free-bits settings that cannot run, naming the config key."""
     check_schedule(config.kl_schedule, "objective.kl_schedule")
+    if config.num_samples < 1:
+        raise ConfigError(f"objective.num_samples (k) must be >= 1, got {config.num_samples}")
+    if config.gradient not in GRADIENTS:
+        raise ConfigError(f"objective.gradient must be one of {', '.join(GRADIENTS)}, got {config.gradient!r}")
     if config.free_bits < 0 or config.free_bits_groups < 0:
         raise ConfigError(f"objective.free_bits and free_bits_groups must be >= 0, "
                           f"got {config.free_bits} and {config.free_bits_groups}")
@@ -52,6 +57,20 @@ def check_objective(config: ObjectiveConfig) -> ObjectiveConfig:
         if entry.kernel not in ("rbf", "imq"):
             raise ConfigError(f"{where}.kernel must be rbf or imq, got {entry.kernel!r}")
     return config
+
+
+def check_objective_for_model(config: ObjectiveConfig, model) -> None:
+    """Refuse, naming the key, an objective this model cannot train with (before any run folder exists)."""
+    if config.name not in model.objectives:
+        raise ConfigError(f"a {model.kind} trains with objective.name in {model.objectives}, got {config.name!r}")
+    check_gradient(config, model)
+    factorised = (getattr(model.config, "posterior", "gaussian") == "gaussian"
+                  and getattr(model.config, "prior", "standard") == "standard" and model.kind != "hierarchical-vae")
+    if not factorised and (config.free_bits > 0 or config.regularizers):
+        key = "objective.free_bits" if config.free_bits > 0 else "objective.regularizers"
+        raise ConfigError(f"{key} needs a factorised Gaussian q(z|x) and N(0, I) prior (per-dimension KL and "
+                          f"posterior moments); this {model.kind} has posterior={model.config.posterior}, "
+                          f"prior={model.config.prior}")
 
 
 def kl_weight(config: ObjectiveConfig, step: int) -> float:

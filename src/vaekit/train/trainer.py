@@ -28,7 +28,7 @@ from vaekit.data import ImageData, binarize_dynamic, binarize_static, binarize_t
 from vaekit.evaluate.diagnostics import collapse_diagnostics
 from vaekit.models.base import Model
 from vaekit.objectives import OBJECTIVES
-from vaekit.objectives.elbo import check_objective
+from vaekit.objectives.elbo import check_objective, check_objective_for_model
 from vaekit.train.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from vaekit.train.logging import RunLogger
 
@@ -83,9 +83,7 @@ class Trainer:
     def fit(self, model: Model, data: ImageData | torch.Tensor, valid: ImageData | torch.Tensor | None = None,
             resume: bool = False) -> History:
         config = self.config
-        if self.objective_config.name not in model.objectives:
-            raise ValueError(f"a {model.kind} trains with objective.name in {model.objectives}, "
-                             f"got {self.objective_config.name!r}")
+        check_objective_for_model(self.objective_config, model)
         torch.set_flush_denormal(True)
         if config.threads:
             torch.set_num_threads(config.threads)
