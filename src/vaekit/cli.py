@@ -216,20 +216,24 @@ def _report(args) -> None:
 
 
 def _traversals(config, model, path: Path) -> Path:
-    """Latent traversals from the first test image, one row per dimension, most KL first."""
+    """Latent traversals from the first test image, one row per dimension, most KL first (for
+    posteriors without a per-dimension KL, most variance of the code across images first)."""
     import torch
 
-    from vaekit.distributions import kl_per_dimension
+    from vaekit.evaluate.posterior_statistics import batch_kl
     from vaekit.runs import test_images
     from vaekit.viz import latent_traversal, save_image_grid
 
     x = test_images(config, model).images[:500]
     with torch.no_grad():
         posterior = model.encode(x)
-        order = kl_per_dimension(posterior, model.prior()).mean(0).argsort(descending=True)[:10].tolist()
+        _, kl_per_dim = batch_kl(posterior, model.prior())
+        spread = posterior.mean.var(0) if kl_per_dim is None else kl_per_dim.mean(0)
+        order = spread.argsort(descending=True)[:10].tolist()
         images = latent_traversal(model, posterior.mean[0], order, torch.linspace(-2.5, 2.5, 9))
+    ranking = "most KL first" if kl_per_dim is not None else "most code variance first"
     save_image_grid(path, images.flatten(0, 1), columns=9, row_labels=[f"z{d}" for d in order],
-                    title="latent traversals over [−2.5, 2.5] from one test image (rows: most KL first)")
+                    title=f"latent traversals over [−2.5, 2.5] from one test image (rows: {ranking})")
     print(f"written: {path}")
     return path
 

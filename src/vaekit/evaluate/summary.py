@@ -6,8 +6,8 @@ import math
 import torch
 
 from vaekit.config import EvalConfig
-from vaekit.distributions import kl_per_dimension
 from vaekit.evaluate.active_units import active_units, posterior_mean_variance
+from vaekit.evaluate.posterior_statistics import batch_kl
 from vaekit.evaluate.likelihood import log_likelihood_estimate
 from vaekit.models import VAE, Model
 
@@ -44,9 +44,9 @@ def evaluate_model(model: Model, images: torch.Tensor, config: EvalConfig = Eval
             posterior = model.encode(x)
             z = posterior.rsample()
             likelihood = model.decode(z)
-            kl = kl_per_dimension(posterior, model.prior())                   # (B, D)
+            kl, kl_per_dim = batch_kl(posterior, model.prior())               # (B,), (B, D) or None
             totals["kl"] += float(kl.sum())
-            kl_dims.append(kl.sum(0))
+            kl_dims.append(None if kl_per_dim is None else kl_per_dim.sum(0))
             means.append(posterior.mean)
             reconstruction = mean_or_none(model.decode(posterior.mean))
         else:
@@ -66,7 +66,7 @@ def evaluate_model(model: Model, images: torch.Tensor, config: EvalConfig = Eval
         variances = posterior_mean_variance(torch.cat(means))
         results.update({
             "elbo": elbo, "kl": totals["kl"] / n, "bits_per_dim_elbo": -elbo / (num_pixels * math.log(2)),
-            "kl_per_dimension": (torch.stack(kl_dims).sum(0) / n).tolist(),
+            "kl_per_dimension": [] if any(d is None for d in kl_dims) else (torch.stack(kl_dims).sum(0) / n).tolist(),
             "posterior_mean_variance": variances.tolist(),
             "active_units": active_units(torch.cat(means)),
         })
