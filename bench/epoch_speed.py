@@ -48,6 +48,7 @@ from torch.utils.data import DataLoader, TensorDataset  # noqa: E402
 import vaekit  # noqa: E402
 from vaekit.config import ObjectiveConfig, TrainConfig  # noqa: E402
 from vaekit.data import DataError, load_dataset  # noqa: E402
+from host import gemm_gflops  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA_ROOT = Path(os.environ.get("VAEKIT_DATA") or Path(__file__).resolve().parents[2] / "shared" / "data")
@@ -123,19 +124,6 @@ def vaekit_trainer(seed: int) -> vaekit.Trainer:
 def vaekit_epoch(model: vaekit.VAE, images: torch.Tensor, seed: int) -> float:
     """Seconds of one training epoch as vaekit's Trainer reports it in its History."""
     return vaekit_trainer(seed).fit(model, images).epochs[-1]["seconds"]
-
-
-def gemm_gflops(m: int, k: int, n: int, repeats: int) -> float:
-    """float32 GFLOP/s of ``torch.mm`` of (m, k) @ (k, n): 2·m·k·n FLOPs over the median time of a call."""
-    a, b = torch.randn(m, k), torch.randn(k, n)
-    for _ in range(3):
-        torch.mm(a, b)
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        torch.mm(a, b)
-        times.append(time.perf_counter() - started)
-    return 2 * m * k * n / statistics.median(times) / 1e9
 
 
 def training_flops(model: nn.Module, num_images: int) -> int:
