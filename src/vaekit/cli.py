@@ -39,6 +39,10 @@ def _evaluate(args) -> dict:
         evaluation = dataclasses.replace(evaluation, importance_samples=args.importance_samples)
     if args.max_examples is not None:
         evaluation = dataclasses.replace(evaluation, max_examples=args.max_examples)
+    if args.estimator is not None:
+        evaluation = dataclasses.replace(evaluation, estimator=args.estimator)
+    if args.ais_steps is not None:
+        evaluation = dataclasses.replace(evaluation, ais_steps=args.ais_steps)
     torch.manual_seed(config.train.seed)          # the z draws of the ELBO and of L_k: same numbers every time
     if model.input_kind == "tokens":
         metrics = evaluate_text(model, test_sentences(config, model).tokens, evaluation, progress=True)
@@ -278,6 +282,10 @@ def build_parser() -> argparse.ArgumentParser:
         command = run_command(name, help_text, _evaluate if name == "evaluate" else _report)
         command.add_argument("-k", "--importance-samples", type=int, help="k of the IWAE estimate (default: config)")
         command.add_argument("--max-examples", type=int, help="evaluate on the first N test images only")
+        command.add_argument("--estimator", choices=("is", "ais", "prior"),
+                             help="log p(x) by importance sampling with q(z|x), annealed importance sampling "
+                                  "(k HMC chains) or naive Monte Carlo from p(z) (default: config)")
+        command.add_argument("--ais-steps", type=int, help="T annealing distributions of ais (default: config)")
         command.add_argument("--disentanglement", action="store_true",
                              help="also BetaVAE/FactorVAE scores, MIG, SAP, DCI (automatic for dSprites runs)")
         command.add_argument("--metric-points", type=int, default=10_000,

@@ -125,6 +125,10 @@ class EvalConfig:
     sample_chunk: int = 500          # samples decoded at once (bounds memory)
     batch_size: int = 100
     max_examples: int | None = None  # evaluate on the first N test examples only
+    ais_steps: int = 500             # ais: T annealing distributions, sigmoid schedule 0 = β_0 < … < β_T = 1
+    ais_leapfrog_steps: int = 10     # ais: L leapfrog steps per HMC transition (cost: 1 + (T−1)·L decodes per chain)
+    ais_step_size: float = 0.05      # ais: initial HMC step size, adapted per chain toward acceptance 0.65
+    ais_start: str = "prior"         # ais: f_0 = p(z) (prior) or q(z|x) (posterior)
 
 
 @dataclass(frozen=True)

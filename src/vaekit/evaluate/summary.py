@@ -71,12 +71,16 @@ def evaluate_model(model: Model, images: torch.Tensor, config: EvalConfig = Eval
             "active_units": active_units(torch.cat(means)),
         })
         if config.importance_samples > 0:
-            log_px = log_likelihood_estimate(model, images, config.importance_samples, config.sample_chunk,
-                                             config.batch_size, progress=progress)
+            from vaekit.evaluate.estimators import estimate_log_likelihood
+
+            estimate = estimate_log_likelihood(model, images, config, progress=progress)
             results.update({
-                "importance_samples": config.importance_samples,
-                "nll": float(-log_px.mean()),
-                "nll_standard_error": float(log_px.std() / math.sqrt(n)) if n > 1 else 0.0,
-                "bits_per_dim": float(-log_px.mean()) / (num_pixels * math.log(2)),
+                "estimator": estimate["estimator"],
+                "importance_samples": estimate["importance_samples"],
+                "nll": estimate["nll"],
+                "nll_standard_error": estimate["nll_standard_error"],
+                "bits_per_dim": estimate["nll"] / (num_pixels * math.log(2)),
+                "estimator_decoder_evaluations": estimate["decoder_evaluations"],
+                "estimator_seconds": estimate["seconds"],
             })
     return results
