@@ -57,7 +57,7 @@ def test_resume_extends_a_run(run_dir):
 
 
 def test_bad_input_exits_2_with_a_message(tmp_path, capsys):
-    assert main(["train", PRESET, "model.latent_dims=3"]) == 2
+    assert main(["train", PRESET, "model.latent_dimz=3"]) == 2
     assert "unknown key" in capsys.readouterr().err
     assert main(["evaluate", str(tmp_path)]) == 2
     assert "not a run folder" in capsys.readouterr().err

@@ -18,8 +18,8 @@ def test_defaults_then_yaml_then_overrides(tmp_path):
 
 
 def test_unknown_keys_are_rejected_with_the_accepted_ones(tmp_path):
-    with pytest.raises(ConfigError, match=r"unknown key\(s\) model.latent_dims; model accepts: .*latent_dim"):
-        load_config(write(tmp_path, "model: {latent_dims: 5}\n"))
+    with pytest.raises(ConfigError, match=r"unknown key\(s\) model.latent_dimz; model accepts: .*latent_dim"):
+        load_config(write(tmp_path, "model: {latent_dimz: 5}\n"))
     with pytest.raises(ConfigError, match="unknown key"):
         load_config(None, ["optimiser.lr=1"])
 

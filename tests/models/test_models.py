@@ -5,6 +5,7 @@ import torch
 from vaekit import MODELS, VAE, Autoencoder, Trainer, load
 from vaekit.config import ObjectiveConfig, RegularizerConfig, TrainConfig
 from vaekit.models import FactorVAE
+from vaekit.models.hierarchical_vae import HierarchicalVAE
 from vaekit.objectives import OBJECTIVES
 
 CASES = {
@@ -21,6 +22,18 @@ CASES = {
                               image_shape=(1, 64, 64)), "elbo"),
     "vae-conv-rgb": (VAE, dict(latent_dim=4, architecture="conv", hidden=(16,), conv_channels=(4, 8),
                                likelihood="continuous-bernoulli", image_shape=(3, 32, 32)), "elbo"),
+    "vae-planar-flow": (VAE, dict(latent_dim=3, hidden=(16,), posterior="planar", flow_length=2,
+                                  image_shape=(1, 8, 8)), "iwae"),
+    "vae-iaf": (VAE, dict(latent_dim=3, hidden=(16,), posterior="iaf", flow_length=2, flow_hidden=(8,),
+                          flow_context=4, image_shape=(1, 8, 8)), "elbo"),
+    "vae-vampprior": (VAE, dict(latent_dim=3, hidden=(16,), prior="vamp", prior_components=4,
+                                image_shape=(1, 8, 8)), "elbo"),
+    "vae-mog-prior": (VAE, dict(latent_dim=3, hidden=(16,), prior="mog", prior_components=4,
+                                image_shape=(1, 8, 8)), "iwae"),
+    "hierarchical-vae": (HierarchicalVAE, dict(latent_dims=(3, 2), hidden=(16,), hidden_upper=(8,),
+                                               activation="tanh", image_shape=(1, 8, 8)), "iwae"),
+    "hierarchical-vae-ladder": (HierarchicalVAE, dict(latent_dims=(3, 2), hidden=(16,), hidden_upper=(8,),
+                                                      inference="ladder", image_shape=(1, 8, 8)), "elbo"),
     "factor-vae": (FactorVAE, dict(latent_dim=3, hidden=(16,), discriminator_hidden=(8, 8), image_shape=(1, 8, 8)),
                    "factor-vae"),
     "autoencoder-linear": (Autoencoder, dict(latent_dim=3, hidden=(), activation="identity",
