@@ -10,7 +10,7 @@ import torch
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def shared_data() -> Path:
     """../shared/data, or the folder VAEKIT_DATA names; tests needing it skip when it is absent."""
     root = Path(os.environ.get("VAEKIT_DATA", SHARED_DATA))
