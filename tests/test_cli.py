@@ -1,5 +1,6 @@
 """The commands a user types, on the embedded digits data with a tiny budget."""
 import json
+import math
 import subprocess
 import sys
 
@@ -88,3 +89,29 @@ def test_evaluate_a_dsprites_run_reports_disentanglement_metrics(tmp_path, capsy
                             "dci_informativeness"}
     assert all(0 <= value <= 1 for value in metrics.values())
     assert "mig" in capsys.readouterr().out
+
+
+RICHER_MODELS = {
+    "iwae-dreg": ["objective.name=iwae", "objective.num_samples=5", "objective.gradient=dreg"],
+    "planar": ["model.posterior=planar", "model.flow_length=2"],
+    "iaf": ["model.posterior=iaf", "model.flow_length=2", "model.flow_hidden=[16]", "model.flow_context=8"],
+    "vampprior": ["model.prior=vamp", "model.prior_components=10"],
+    "mog-prior": ["model.prior=mog", "model.prior_components=5"],
+    "two-layer-ladder": ["model.kind=hierarchical-vae", "model.latent_dims=[6,2]", "model.hidden_upper=[16]",
+                         "model.inference=ladder"],
+}
+
+
+@pytest.mark.parametrize("name", RICHER_MODELS)
+def test_every_richer_model_trains_reports_and_evaluates_with_each_estimator(name, tmp_path):
+    folder = tmp_path / name
+    assert main(["train", PRESET, f"run_dir={folder}", *FAST, "train.epochs=2", *RICHER_MODELS[name]]) == 0
+    assert main(["report", str(folder), "-k", "10", "--max-examples", "50"]) == 0
+    names = {p.name for p in (folder / "report").iterdir()}
+    assert {"loss_curve.png", "samples.png", "reconstructions.png", "interpolation.png", "traversals.png"} <= names
+    for estimator in ("prior", "ais"):
+        assert main(["evaluate", str(folder), "--estimator", estimator, "-k", "4", "--ais-steps", "5",
+                     "--max-examples", "20"]) == 0
+        metrics = json.loads((folder / "report" / "metrics.json").read_text())
+        assert metrics["estimator"] == estimator and math.isfinite(metrics["nll"])
+        assert metrics["estimator_decoder_evaluations"] > 0

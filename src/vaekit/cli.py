@@ -43,6 +43,8 @@ def _evaluate(args) -> dict:
         evaluation = dataclasses.replace(evaluation, estimator=args.estimator)
     if args.ais_steps is not None:
         evaluation = dataclasses.replace(evaluation, ais_steps=args.ais_steps)
+    if args.ais_start is not None:
+        evaluation = dataclasses.replace(evaluation, ais_start=args.ais_start)
     torch.manual_seed(config.train.seed)          # the z draws of the ELBO and of L_k: same numbers every time
     if model.input_kind == "tokens":
         metrics = evaluate_text(model, test_sentences(config, model).tokens, evaluation, progress=True)
@@ -205,8 +207,8 @@ def _report(args) -> None:
     folder = report_dir(config)
     rows = read_metrics(Path(args.run_dir) / "metrics.csv")
     has_prior = hasattr(model, "prior")
-    keys = (("nll",) if model.kind == "language-model" else ("elbo", "reconstruction", "kl") if has_prior
-            else ("reconstruction", "squared_error"))
+    keys = (("nll",) if model.kind == "language-model" else ("elbo", "iwae_bound", "reconstruction", "kl")
+            if has_prior else ("reconstruction", "squared_error"))
     print(f"written: {plot_curves(rows, folder / 'loss_curve.png', keys)}")
     _evaluate(args)
     if model.kind != "language-model":
@@ -286,6 +288,8 @@ def build_parser() -> argparse.ArgumentParser:
                              help="log p(x) by importance sampling with q(z|x), annealed importance sampling "
                                   "(k HMC chains) or naive Monte Carlo from p(z) (default: config)")
         command.add_argument("--ais-steps", type=int, help="T annealing distributions of ais (default: config)")
+        command.add_argument("--ais-start", choices=("prior", "posterior"),
+                             help="ais: anneal from p(z) (Wu et al. 2017) or from q(z|x) (default: config)")
         command.add_argument("--disentanglement", action="store_true",
                              help="also BetaVAE/FactorVAE scores, MIG, SAP, DCI (automatic for dSprites runs)")
         command.add_argument("--metric-points", type=int, default=10_000,

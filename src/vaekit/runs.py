@@ -12,6 +12,7 @@ import torch
 
 from vaekit.config import ConfigError, RunConfig, load_config, save_config
 from vaekit.data import ImageData, TextData, Vocabulary, is_text_data, load_dataset, load_text, split_train_valid
+from vaekit.evaluate.estimators import check_estimator_config
 from vaekit.models import MODELS, Model, load
 from vaekit.objectives.elbo import check_objective_for_model
 from vaekit.train import History, Trainer
@@ -58,6 +59,8 @@ def train_run(config: RunConfig, resume: bool = False) -> tuple[Model, History]:
     torch.manual_seed(config.train.seed)                  # the initial weights depend on the seed alone
     model = build_model(config, data)
     check_objective_for_model(config.objective, model)
+    if config.evaluate.importance_samples > 0:           # evaluate.* is read after training: refuse it now
+        check_estimator_config(config.evaluate)
     run_dir.mkdir(parents=True, exist_ok=True)
     save_config(dataclasses.replace(config, model=model.config), run_dir / CONFIG_FILE)
     if isinstance(data, TextData):                        # the Trainer takes the token tensors

@@ -143,6 +143,7 @@ class PlanarPosterior(PosteriorFamily):
     """Features [μ, log σ², (u_k, w_k, b_k) for k = 1..K] (2D + K(2D+1)) → K planar flows on N(μ, σ²)."""
 
     supports_stop_gradient = False
+    density_anywhere = False
 
     def __init__(self, config: ModelConfig):
         super().__init__(config)

@@ -55,6 +55,7 @@ class PosteriorFamily(nn.Module):
     """Encoder features (..., num_inputs) → q(z|x) with event shape (latent_dim,)."""
 
     supports_stop_gradient = True     # False: STL/DReG cannot run on this family (checked before training)
+    density_anywhere = True           # False: log q(z|x) only at the family's own samples (no AIS from q)
 
     def __init__(self, config: ModelConfig):
         super().__init__()

@@ -64,6 +64,11 @@ def estimate_log_likelihood(model, images: torch.Tensor, config: EvalConfig = Ev
     Needs ``model.encode`` (is, ais from the posterior), ``model.decode`` and ``model.prior()``.
     """
     check_estimator_config(config)
+    family = getattr(model, "posterior_family", None)
+    if config.estimator == "ais" and config.ais_start == "posterior" and family is not None \
+            and not family.density_anywhere:
+        raise ConfigError(f"evaluate.ais_start=posterior needs log q(z|x) at any z; model.posterior="
+                          f"{model.config.posterior} has it only at its own samples: use evaluate.ais_start=prior")
     counted = DecoderCounter(model)
     k = config.importance_samples
     began = time.perf_counter()

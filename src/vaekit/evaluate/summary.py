@@ -5,10 +5,10 @@ import math
 
 import torch
 
-from vaekit.config import EvalConfig
+from vaekit.config import ConfigError, EvalConfig
 from vaekit.evaluate.active_units import active_units, posterior_mean_variance
 from vaekit.evaluate.posterior_statistics import batch_kl
-from vaekit.evaluate.likelihood import log_likelihood_estimate
+from vaekit.evaluate.estimators import check_estimator_config, estimate_log_likelihood
 from vaekit.models import VAE, Model
 
 
@@ -33,6 +33,11 @@ def evaluate_model(model: Model, images: torch.Tensor, config: EvalConfig = Eval
     """Test metrics in nats per image (and bits/dim): ELBO, its terms, KL per dimension,
     active units, squared error of the mean reconstruction, and the k-sample IS estimate of log p(x)."""
     model.eval()
+    if config.importance_samples < 0:
+        raise ConfigError(f"evaluate.importance_samples must be ≥ 0 (0 skips the log p(x) estimate), "
+                          f"got {config.importance_samples}")
+    if config.importance_samples > 0:
+        check_estimator_config(config)
     if config.max_examples is not None:
         images = images[:config.max_examples]
     num_pixels = model.num_pixels
@@ -71,8 +76,6 @@ def evaluate_model(model: Model, images: torch.Tensor, config: EvalConfig = Eval
             "active_units": active_units(torch.cat(means)),
         })
         if config.importance_samples > 0:
-            from vaekit.evaluate.estimators import estimate_log_likelihood
-
             estimate = estimate_log_likelihood(model, images, config, progress=progress)
             results.update({
                 "estimator": estimate["estimator"],

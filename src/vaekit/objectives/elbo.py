@@ -42,6 +42,10 @@ def check_objective(config: ObjectiveConfig) -> ObjectiveConfig:
         raise ConfigError(f"objective.num_samples (k) must be >= 1, got {config.num_samples}")
     if config.gradient not in GRADIENTS:
         raise ConfigError(f"objective.gradient must be one of {', '.join(GRADIENTS)}, got {config.gradient!r}")
+    if config.gradient != "standard" and config.name != "iwae":
+        raise ConfigError(f"objective.gradient={config.gradient} is an estimator of the IWAE bound's encoder "
+                          f"gradient, not of objective.name={config.name}: use objective.name=iwae "
+                          "(with objective.num_samples=1 it is the ELBO, so stl is Roeder et al.'s ELBO gradient)")
     if config.free_bits < 0 or config.free_bits_groups < 0:
         raise ConfigError(f"objective.free_bits and free_bits_groups must be >= 0, "
                           f"got {config.free_bits} and {config.free_bits_groups}")
