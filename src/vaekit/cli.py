@@ -33,6 +33,8 @@ def _evaluate(args) -> dict:
     from vaekit.evaluate.text import evaluate_text
     from vaekit.runs import load_run, report_dir, test_images, test_sentences
 
+    if args.sample_quality and args.sample_quality_n < 4:
+        raise ValueError(f"--sample-quality-n must be ≥ 4 (k = 3 nearest neighbours), got {args.sample_quality_n}")
     config, model = load_run(args.run_dir, args.overrides)
     evaluation = config.evaluate
     if args.importance_samples is not None:
@@ -53,6 +55,8 @@ def _evaluate(args) -> dict:
     results = {"dataset": config.data.name, "split": config.data.test_split, **metrics}
     if args.disentanglement or config.data.name.startswith("dsprites"):
         results["disentanglement"] = _disentanglement(args, config, model)
+    if args.sample_quality:
+        results.update(_sample_quality(args, config, model))
     path = report_dir(config) / "metrics.json"
     path.write_text(json.dumps(results, indent=2))
     for key, value in {**results, **results.get("disentanglement", {})}.items():
@@ -76,6 +80,43 @@ def _disentanglement(args, config, model) -> dict:
                        random_state=config.train.seed, num_train=args.metric_points,
                        num_eval=args.metric_points // 2, votes_train=args.votes, votes_eval=args.votes // 2,
                        dci_method="random_forest")
+
+
+def _sample_quality(args, config, model) -> dict:
+    """Classifier-feature FD, precision, recall and sharpness of prior draws (mean images and pixel
+    samples) and, as the floor, of test images, each against as many training images."""
+    import dataclasses
+
+    import torch
+
+    from vaekit.evaluate import sample_quality
+    from vaekit.runs import report_dir, seeded, test_images
+
+    shape, reason = tuple(getattr(model, "image_shape", ())), None
+    if model.input_kind != "images":
+        reason = "a text run has no images to score"
+    elif not hasattr(model, "sample"):
+        reason = f"model.kind={model.kind} has no prior to sample from"
+    elif shape != sample_quality.IMAGE_SHAPE:
+        reason = (f"the feature classifier is an MNIST one for (1, 28, 28) images, this run's are {shape}; "
+                  f"no classifier is trained for them")
+    if reason:
+        print(f"sample quality: skipped: {reason}")
+        return {"sample_quality_skipped": reason}
+    train_config = dataclasses.replace(config, data=dataclasses.replace(config.data, test_split="train"))
+    test, train = test_images(config, model).images, test_images(train_config, model).images
+    num = min(args.sample_quality_n, len(test), len(train))
+    test = test[torch.randperm(len(test), generator=seeded(config.train.seed))[:num]]
+    train = train[torch.randperm(len(train), generator=seeded(config.train.seed + 1))[:num]]
+    print(f"sample quality of {num} prior draws and test images against {num} training images ...", flush=True)
+    classifier, description = sample_quality.feature_classifier(
+        report_dir(config) / "sample_quality_classifier.safetensors", config.data.root)
+    image_sets = {**sample_quality.draw_images(model, num, seed=config.train.seed), "test": test}
+    return {"sample_quality_classifier_layer": description["layer"],
+            "sample_quality_classifier_data": description["data"],
+            "sample_quality_classifier_test_accuracy": description["test_accuracy"],
+            "sample_quality_num_samples": num, **sample_quality.sample_quality_metrics(classifier, image_sets, train),
+            "sample_quality_note": sample_quality.NOT_INCEPTION}
 
 
 def _sample(args) -> Path:
@@ -296,6 +337,11 @@ def build_parser() -> argparse.ArgumentParser:
                              help="points of MIG, SAP and DCI (disentanglement_lib: 10,000)")
         command.add_argument("--votes", type=int, default=1_000,
                              help="training votes of the BetaVAE/FactorVAE scores (disentanglement_lib: 10,000)")
+        command.add_argument("--sample-quality", action="store_true",
+                             help="also FD, precision, recall (digit-classifier features) and sharpness of "
+                                  "prior draws, means and samples, with test images as the floor")
+        command.add_argument("--sample-quality-n", type=int, default=2_000,
+                             help="images per set of --sample-quality (default 2000)")
         command.add_argument("overrides", nargs="*", help="section.key=value overrides of the run config")
 
     sample = run_command("sample", "draw from the prior: mean images and pixel samples, or sentences "
