@@ -140,8 +140,11 @@ def print_table(stored: dict) -> None:
         print(f"{r['dataset']:8} {r['label']:40} {r['nll']:8.2f} ± {r['nll_standard_error']:4.2f} {-r['elbo']:8.2f} "
               f"{r['gap']:6.2f} {r['active_units']:4d} {r['epochs']:7d} {r['train_minutes']:9.1f} "
               f"{paper if paper else '–':>7} {pythae if pythae else '–':>7}")
-    print("(NLL and −ELBO in nats on the first", {r["test_examples"] for r in results.values()},
-          "test images; k =", {r["importance_samples"] for r in results.values()}, ")")
+    examples = "/".join(str(n) for n in sorted({r["test_examples"] for r in results.values()}))
+    samples = "/".join(str(k) for k in sorted({r["importance_samples"] for r in results.values()}))
+    budgets = "/".join(f"{m:g}" for m in sorted({r["budget_minutes"] for r in results.values()}))
+    print(f"(NLL and −ELBO in nats on the first {examples} test images, k = {samples}; "
+          f"training budget {budgets} min per model on {'/'.join(str(t) for t in sorted({r['threads'] for r in results.values()}))} thread(s))")
     for verdict in verdicts(results):
         print(f"target {verdict['target']} ≤ {verdict['limit']}: {'met' if verdict['met'] else 'NOT met'} "
               f"({verdict['measured']:.2f})")
