@@ -32,13 +32,13 @@ class DataConfig:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    kind: str = "vae"                # vae | autoencoder | factor-vae | sentence-vae | language-model
+    kind: str = "vae"                # vae | autoencoder | factor-vae | sentence-vae | language-model | realnvp
     architecture: str = "mlp"        # mlp | conv | pixelcnn (conv encoder, autoregressive decoder) | lstm (text)
     latent_dim: int = 20
-    hidden: tuple[int, ...] = (400,) # MLP widths (encoder; the decoder mirrors them)
+    hidden: tuple[int, ...] = (400,) # MLP widths (encoder; the decoder mirrors them); realnvp: s/t nets
     activation: str = "relu"         # relu | tanh | softplus | elu | leaky-relu | identity
     conv_channels: tuple[int, ...] = ()  # empty: chosen from the image size
-    likelihood: str = "bernoulli"    # bernoulli | continuous-bernoulli | gaussian | gaussian-learned
+    likelihood: str = "bernoulli"    # bernoulli | continuous-bernoulli | gaussian | gaussian-learned | discretized-logistic
     likelihood_scale: float = 1.0    # std of the fixed-variance Gaussian likelihood
     image_shape: tuple[int, ...] = ()  # (C, H, W); filled from the data when empty
     pixelcnn_layers: int = 5         # masked 7x7 then 3x3 convolutions of the PixelCNN decoder
@@ -50,7 +50,8 @@ class ModelConfig:
     word_dropout: float = 0.0        # text: decoder inputs replaced by <unk> (Bowman et al. 2016)
     embedding_dropout: float = 0.0   # text: dropout on decoder input embeddings (He et al. 2019)
     posterior: str = "gaussian"      # q(z|x): gaussian | planar | iaf (amortized flows, vaekit.distributions.flows)
-    flow_length: int = 10            # planar: K flows (Rezende & Mohamed 2015); iaf: T autoregressive steps
+    flow_length: int = 10            # planar: K flows (Rezende & Mohamed 2015); iaf: T steps; realnvp: couplings/group
+    flow_scales: int = 2             # realnvp: levels [couplings, squeeze, couplings, factor out] (Dinh 2017)
     flow_hidden: tuple[int, ...] = (320, 320)  # iaf: hidden widths of each MADE (Kingma et al. 2016)
     flow_context: int = 100          # iaf: size of the context h(x) the encoder passes to every step
     prior: str = "standard"          # p(z): standard | vamp | mog (vaekit.distributions.priors)

@@ -46,6 +46,8 @@ def test_learned_gaussian_scale_receives_gradient():
 
 @pytest.mark.parametrize("name", LIKELIHOODS.names())
 def test_every_likelihood_has_image_event_shape_and_samples(name):
-    likelihood = make_likelihood(name, SHAPE)(torch.zeros(5, 2, *SHAPE))
+    module = make_likelihood(name, SHAPE)
+    channels, height, width = SHAPE                          # the decoder emits outputs_per_pixel values per pixel
+    likelihood = module(torch.zeros(5, 2, channels * module.outputs_per_pixel, height, width))
     assert likelihood.batch_shape == (5, 2) and likelihood.event_shape == SHAPE
     assert likelihood.sample().shape == (5, 2, *SHAPE)

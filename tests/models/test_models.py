@@ -16,6 +16,10 @@ CASES = {
                                        image_shape=(1, 8, 8)), "elbo"),
     "vae-continuous-bernoulli": (VAE, dict(latent_dim=2, likelihood="continuous-bernoulli",
                                            image_shape=(1, 8, 8)), "elbo"),
+    "vae-discretized-logistic": (VAE, dict(latent_dim=2, hidden=(16,), likelihood="discretized-logistic",
+                                           image_shape=(1, 8, 8)), "elbo"),
+    "vae-conv-discretized-logistic": (VAE, dict(latent_dim=4, architecture="conv", hidden=(32,), conv_channels=(4, 8),
+                                                likelihood="discretized-logistic", image_shape=(1, 28, 28)), "iwae"),
     "vae-conv-28": (VAE, dict(latent_dim=4, architecture="conv", hidden=(32,), conv_channels=(4, 8),
                               image_shape=(1, 28, 28)), "elbo"),
     "vae-conv-64": (VAE, dict(latent_dim=4, architecture="conv", hidden=(32,), conv_channels=(4, 4, 8, 8),
@@ -50,16 +54,21 @@ def make(case):
 
 def batch_for(model, size=6):
     x = torch.rand(size, *model.image_shape)
+    if model.config.likelihood == "discretized-logistic":
+        return torch.round(x * 255) / 255                     # 8-bit pixels k/255
     return torch.bernoulli(x) if model.config.likelihood == "bernoulli" else x
 
 
 # models of token data and their objectives, checked in tests/models/test_sentence_vae.py
 TEXT_MODELS = {"sentence-vae": "elbo", "language-model": "language-model"}
+# flows: no code or p(x|z); invertibility, densities, training, save/load and resume in tests/models/test_flow_model.py
+FLOW_MODELS = {"realnvp": "flow-nll"}
 
 
 def test_every_registered_model_and_objective_is_in_the_table():
-    assert {cls.kind for cls, _, _ in CASES.values()} | set(TEXT_MODELS) == set(MODELS.names())
-    assert {objective for _, _, objective in CASES.values()} | set(TEXT_MODELS.values()) == set(OBJECTIVES.names())
+    others = {**TEXT_MODELS, **FLOW_MODELS}
+    assert {cls.kind for cls, _, _ in CASES.values()} | set(others) == set(MODELS.names())
+    assert {objective for _, _, objective in CASES.values()} | set(others.values()) == set(OBJECTIVES.names())
 
 
 @pytest.mark.parametrize("case", CASES)

@@ -9,7 +9,8 @@ from vaekit.config import ConfigError, EvalConfig
 from vaekit.evaluate.active_units import active_units, posterior_mean_variance
 from vaekit.evaluate.posterior_statistics import batch_kl
 from vaekit.evaluate.estimators import check_estimator_config, estimate_log_likelihood
-from vaekit.models import VAE, Model
+from vaekit.evaluate.exact_likelihood import evaluate_exact_likelihood
+from vaekit.models import VAE, Model, RealNVP
 
 
 @torch.no_grad()
@@ -31,7 +32,10 @@ def mean_or_none(distribution) -> torch.Tensor | None:
 def evaluate_model(model: Model, images: torch.Tensor, config: EvalConfig = EvalConfig(),
                    progress: bool = False) -> dict:
     """Test metrics in nats per image (and bits/dim): ELBO, its terms, KL per dimension,
-    active units, squared error of the mean reconstruction, and the k-sample IS estimate of log p(x)."""
+    active units, squared error of the mean reconstruction, and the k-sample IS estimate of log p(x);
+    for a flow, its exact log-likelihood and bits/dim (``evaluate.exact_likelihood``)."""
+    if isinstance(model, RealNVP):
+        return evaluate_exact_likelihood(model, images, config, progress)
     model.eval()
     if config.importance_samples < 0:
         raise ConfigError(f"evaluate.importance_samples must be ≥ 0 (0 skips the log p(x) estimate), "

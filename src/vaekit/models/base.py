@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from pathlib import Path
 
 import torch
@@ -49,14 +50,14 @@ class Model(nn.Module):
     def _decoder(self) -> nn.Module:
         c = self.config
         if c.architecture == "mlp":
-            return nn.Sequential(MLP(c.latent_dim, c.hidden[::-1], self.num_pixels, c.activation),
-                                 nn.Unflatten(-1, self.image_shape))
+            return nn.Sequential(MLP(c.latent_dim, c.hidden[::-1], math.prod(self.decoder_shape), c.activation),
+                                 nn.Unflatten(-1, self.decoder_shape))
         if c.architecture == "pixelcnn":  # z → conditioning map s(z) (C, H, W) read by every PixelCNN layer
             _, height, width = self.image_shape
             return nn.Sequential(nn.Linear(c.latent_dim, c.pixelcnn_channels * height * width),
                                  nn.Unflatten(-1, (c.pixelcnn_channels, height, width)))
         return ConvDecoder(c.latent_dim, self._channels(), self._conv_hidden(), self.image_shape,
-                           self.image_shape[0], c.activation)
+                           self.decoder_shape[0], c.activation)
 
     def _likelihood(self) -> Likelihood:
         """p(x|·) of the decoder output; for pixelcnn an autoregressive Bernoulli holding the PixelCNN."""
@@ -74,6 +75,12 @@ class Model(nn.Module):
 
     def _conv_hidden(self) -> int:
         return self.config.hidden[0] if self.config.hidden else 256
+
+    @property
+    def decoder_shape(self) -> tuple[int, int, int]:
+        """(C·m, H, W): m parameters of p(x|z) per pixel (2 for the discretized logistic's μ and log s)."""
+        channels, height, width = self.image_shape
+        return channels * self.likelihood.outputs_per_pixel, height, width
 
     @property
     def num_pixels(self) -> int:
@@ -108,7 +115,14 @@ class Model(nn.Module):
         if bad.any():
             first = int(bad.flatten(1).any(1).nonzero()[0])
             raise ValueError(f"{source}: {int(bad.sum())} NaN/Inf values, first in example {first}")
+        self._check_pixel_values(x, source)
+        return x
+
+    def _check_pixel_values(self, x: torch.Tensor, source: str) -> None:
+        """Pixels the likelihood can score: in [0, 1], binary for bernoulli, 8-bit for discretized-logistic."""
         name = self.config.likelihood
+        if name == "discretized-logistic":
+            check_8bit(x, source, "the discretized-logistic likelihood")
         if name in ("bernoulli", "continuous-bernoulli") and (x.min() < 0 or x.max() > 1):
             raise ValueError(f"{source}: the {name} likelihood needs pixels in [0, 1], "
                              f"got range [{float(x.min()):.4g}, {float(x.max()):.4g}]")
@@ -116,7 +130,6 @@ class Model(nn.Module):
             raise ValueError(f"{source}: the bernoulli likelihood needs binary pixels (0 or 1), got grey "
                              "levels; set data.binarize=dynamic or static, or use "
                              "model.likelihood=continuous-bernoulli for grey images")
-        return x
 
     # persistence ----------------------------------------------------------------
     def save(self, directory: str | Path) -> Path:
@@ -129,6 +142,19 @@ class Model(nn.Module):
         with atomic_write(directory / MODEL_FILE) as file:
             file.write(json.dumps({"kind": self.kind, "config": to_dict(self.config)}, indent=2).encode())
         return directory
+
+
+def check_8bit(x: torch.Tensor, source: str, what: str) -> None:
+    """x must hold 8-bit intensities k/255, k ∈ {0, …, 255}: in [0, 1] and on that grid (to 1e-3/255)."""
+    low, high = float(x.min()), float(x.max())
+    if low < 0 or high > 1:
+        raise ValueError(f"{source}: {what} models 8-bit pixels k/255 in [0, 1], got range [{low:.4g}, {high:.4g}]")
+    levels = x * 255
+    off_grid = (levels - torch.round(levels)).abs()
+    if off_grid.max() > 1e-3:
+        value = float(x.flatten()[off_grid.flatten().argmax()])
+        raise ValueError(f"{source}: {what} models 8-bit pixels k/255 (k = 0, …, 255), got {value:.6g}; "
+                         "quantize the data to 256 levels (data.binarize=none on 8-bit images such as mnist)")
 
 
 def model_directory(path: str | Path) -> Path:

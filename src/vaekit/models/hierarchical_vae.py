@@ -20,6 +20,7 @@ reads its first D1 coordinates, so the objectives, estimates and metrics of a VA
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import torch
 from torch import nn
@@ -107,8 +108,8 @@ class HierarchicalVAE(VAE):
         d1, d2 = c.latent_dims
         self.inference = INFERENCE[c.inference](c, self.num_pixels)                # x → q(z|x)
         self.top_down = MLP(d2, c.hidden_upper[::-1], 2 * d1, c.activation)        # z2 → [μ(z2), log σ²(z2)]
-        self.decoder = nn.Sequential(MLP(d1, c.hidden[::-1], self.num_pixels, c.activation),
-                                     nn.Unflatten(-1, self.image_shape))           # z1 → p(x|z1) parameters
+        self.decoder = nn.Sequential(MLP(d1, c.hidden[::-1], math.prod(self.decoder_shape), c.activation),
+                                     nn.Unflatten(-1, self.decoder_shape))         # z1 → p(x|z1) parameters
         self.register_buffer("_prior_anchor", torch.zeros(()), persistent=False)
 
     def encode(self, x: torch.Tensor) -> TwoLayerGaussian:
