@@ -50,6 +50,12 @@ def _evaluate(args) -> dict:
     torch.manual_seed(config.train.seed)          # the z draws of the ELBO and of L_k: same numbers every time
     if model.input_kind == "tokens":
         metrics = evaluate_text(model, test_sentences(config, model).tokens, evaluation, progress=True)
+    elif model.kind == "gan":     # no density: log p(x) under N(g(z), σ² I) only for an estimator asked for by name
+        from vaekit.evaluate.gan import evaluate_gan
+        asked = args.estimator is not None or any(text.split("=", 1)[0].strip() == "evaluate.estimator"
+                                                  for text in args.overrides)
+        metrics = evaluate_gan(model, test_images(config, model).images, evaluation,
+                               evaluation.estimator if asked else None, progress=True)
     else:
         metrics = evaluate_model(model, test_images(config, model).images, evaluation, progress=True)
     results = {"dataset": config.data.name, "split": config.data.test_split, **metrics}
@@ -130,11 +136,18 @@ def _sample(args) -> Path:
         raise SystemExit(f"vaekit sample: a {model.kind} has no prior to sample from; train a VAE")
     if model.input_kind == "tokens":
         return _sample_text(args, config, model)
+    path = Path(args.out) if args.out else report_dir(config) / "samples.png"
+    if model.kind == "gan":       # images drawn directly: there is no p(x|z) to take a mean of
+        with torch.no_grad():
+            images = model.sample(2 * args.num, generator=seeded(args.seed))
+        save_image_grid(path, images, columns=args.num,
+                        title="z ~ N(0, I): generator output g(z) (a GAN has no pixel-noise model)")
+        print(f"written: {path}")
+        return path
     with torch.no_grad():
         likelihood = model.sample(args.num, generator=seeded(args.seed))
         torch.manual_seed(args.seed)
         rows = torch.cat([mean_or_sample(likelihood), likelihood.sample()])
-    path = Path(args.out) if args.out else report_dir(config) / "samples.png"
     save_image_grid(path, rows, columns=args.num, row_labels=["mean", "sampled"] if args.num >= 4 else None,
                     title="z ~ N(0, I): mean of p(x|z) (top) and a draw x ~ p(x|z) (bottom)")
     print(f"written: {path}")
@@ -248,17 +261,19 @@ def _report(args) -> None:
     folder = report_dir(config)
     rows = read_metrics(Path(args.run_dir) / "metrics.csv")
     has_prior = hasattr(model, "prior")
-    keys = (("nll",) if model.kind == "language-model" else ("elbo", "iwae_bound", "reconstruction", "kl")
+    codes = model.kind not in ("language-model", "gan")       # reconstructions, interpolations need code(x)
+    keys = (("nll",) if model.kind == "language-model" else ("discriminator", "generator") if model.kind == "gan"
+            else ("elbo", "iwae_bound", "reconstruction", "kl")
             if has_prior else ("reconstruction", "squared_error"))
     print(f"written: {plot_curves(rows, folder / 'loss_curve.png', keys)}")
     _evaluate(args)
-    if model.kind != "language-model":
+    if codes:
         _reconstruct(argparse.Namespace(run_dir=args.run_dir, num=16, out=None))
     if has_prior or model.kind == "language-model":
         _sample(argparse.Namespace(run_dir=args.run_dir, num=16, seed=0, out=None))
-    if model.kind != "language-model":
+    if codes:
         _interpolate(argparse.Namespace(run_dir=args.run_dir, pairs=4, steps=10, method="linear", out=None))
-    if has_prior and model.input_kind == "images" and model.config.architecture != "pixelcnn":
+    if has_prior and codes and model.input_kind == "images" and model.config.architecture != "pixelcnn":
         _traversals(config, model, folder / "traversals.png")
 
 

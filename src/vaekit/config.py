@@ -32,13 +32,13 @@ class DataConfig:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    kind: str = "vae"                # vae | autoencoder | factor-vae | sentence-vae | language-model | realnvp
+    kind: str = "vae"                # vae | autoencoder | factor-vae | sentence-vae | language-model | gan | realnvp
     architecture: str = "mlp"        # mlp | conv | pixelcnn (conv encoder, autoregressive decoder) | lstm (text)
     latent_dim: int = 20
     hidden: tuple[int, ...] = (400,) # MLP widths (encoder; the decoder mirrors them); realnvp: s/t nets
     activation: str = "relu"         # relu | tanh | softplus | elu | leaky-relu | identity
     conv_channels: tuple[int, ...] = ()  # empty: chosen from the image size
-    likelihood: str = "bernoulli"    # bernoulli | continuous-bernoulli | gaussian | gaussian-learned | discretized-logistic
+    likelihood: str = "bernoulli"    # bernoulli | continuous-bernoulli | gaussian | gaussian-learned | discretized-logistic | none (gan)
     likelihood_scale: float = 1.0    # std of the fixed-variance Gaussian likelihood
     image_shape: tuple[int, ...] = ()  # (C, H, W); filled from the data when empty
     pixelcnn_layers: int = 5         # masked 7x7 then 3x3 convolutions of the PixelCNN decoder
@@ -105,6 +105,7 @@ class TrainConfig:
     batch_size: int = 128
     optimizer: str = "adam"          # adam | adamw | sgd
     lr: float = 1e-3
+    betas: tuple[float, ...] = (0.9, 0.999)  # adam/adamw (β1, β2); DCGAN (Radford et al. 2016): (0.5, 0.999)
     weight_decay: float = 0.0
     lr_decay: float = 1.0            # multiply the learning rate by this after every epoch
     grad_clip: float | None = None   # max global gradient norm
@@ -116,7 +117,8 @@ class TrainConfig:
     epoch_size: int | None = None    # examples per epoch, drawn afresh from the whole set each epoch (None: all)
     pretrain_epochs: int = 0         # epochs with KL weight 0 first (autoencoder pre-training, Li et al. 2019)
     reset_decoder: bool = False      # re-initialise the decoder after pre-training (Li et al. 2019)
-    discriminator_lr: float = 1e-4   # FactorVAE's discriminator: Adam(lr, betas=(0.5, 0.9))
+    discriminator_lr: float = 1e-4   # the discriminator's Adam (FactorVAE's D(z), a GAN's D(x))
+    discriminator_betas: tuple[float, ...] = (0.5, 0.9)  # FactorVAE: (0.5, 0.9); DCGAN: (0.5, 0.999)
 
 
 @dataclass(frozen=True)
@@ -130,6 +132,7 @@ class EvalConfig:
     ais_leapfrog_steps: int = 10     # ais: L leapfrog steps per HMC transition (cost: 1 + (T−1)·L decodes per chain)
     ais_step_size: float = 0.05      # ais: initial HMC step size, adapted per chain toward acceptance 0.65
     ais_start: str = "prior"         # ais: f_0 = p(z) (prior) or q(z|x) (posterior)
+    gan_noise_std: float = 0.025 ** 0.5  # gan: σ of the added p(x|z) = N(g(z), σ² I) (Wu et al. 2017: σ² = 0.025)
 
 
 @dataclass(frozen=True)

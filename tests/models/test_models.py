@@ -63,10 +63,12 @@ def batch_for(model, size=6):
 TEXT_MODELS = {"sentence-vae": "elbo", "language-model": "language-model"}
 # flows: no code or p(x|z); invertibility, densities, training, save/load and resume in tests/models/test_flow_model.py
 FLOW_MODELS = {"realnvp": "flow-nll"}
+# no encoder and no density: objective, optimizers, resume, save/load and sampling in tests/models/test_gan.py
+GAN_MODELS = {"gan": "gan"}
 
 
 def test_every_registered_model_and_objective_is_in_the_table():
-    others = {**TEXT_MODELS, **FLOW_MODELS}
+    others = {**TEXT_MODELS, **FLOW_MODELS, **GAN_MODELS}
     assert {cls.kind for cls, _, _ in CASES.values()} | set(others) == set(MODELS.names())
     assert {objective for _, _, objective in CASES.values()} | set(others.values()) == set(OBJECTIVES.names())
 

@@ -52,6 +52,9 @@ def check_estimator_config(config: EvalConfig) -> None:
         raise ConfigError(f"evaluate.ais_step_size must be > 0, got {config.ais_step_size}")
     if config.ais_start not in STARTS:
         raise ConfigError(f"evaluate.ais_start must be one of {', '.join(STARTS)}, got {config.ais_start!r}")
+    if not config.gan_noise_std > 0:
+        raise ConfigError(f"evaluate.gan_noise_std (σ of a GAN's added N(g(z), σ² I)) must be > 0, "
+                          f"got {config.gan_noise_std}")
 
 
 def estimate_log_likelihood(model, images: torch.Tensor, config: EvalConfig = EvalConfig(),

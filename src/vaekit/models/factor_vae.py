@@ -12,12 +12,13 @@ from vaekit.models.base import MODELS
 from vaekit.models.vae import VAE
 
 
-def discriminator_network(latent_dim: int, hidden: tuple[int, ...]) -> nn.Sequential:
-    widths = (latent_dim, *hidden)
+def discriminator_network(in_features: int, hidden: tuple[int, ...], out_features: int = 2) -> nn.Sequential:
+    """Linear + LeakyReLU(0.2) layers of widths ``hidden``, then ``out_features`` logits (the GAN's MLP D uses 1)."""
+    widths = (in_features, *hidden)
     layers: list[nn.Module] = []
     for width_in, width_out in zip(widths[:-1], widths[1:]):
         layers += [nn.Linear(width_in, width_out), nn.LeakyReLU(0.2)]
-    return nn.Sequential(*layers, nn.Linear(widths[-1], 2))
+    return nn.Sequential(*layers, nn.Linear(widths[-1], out_features))
 
 
 @MODELS.register("factor-vae")

@@ -7,7 +7,7 @@ a log line, CSV/TensorBoard rows and an atomic checkpoint holding weights, optim
 scheduler, step and RNG states, so ``fit(..., resume=True)`` continues exactly.
 
 Objectives see the optimizer step (for KL and regularizer schedules) and the data set size
-(for minibatch estimates of q(z)). An objective that returns two losses (FactorVAE) has
+(for minibatch estimates of q(z)). An objective that returns two losses (FactorVAE, a GAN) has
 each stepped by its own optimizer on the model's ``parameter_groups()``. With
 ``train.pretrain_epochs`` the first epochs train with KL weight 0 and no regularizers, and
 ``train.reset_decoder`` re-initialises the decoder after them (Li et al. 2019).
@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from vaekit.config import ObjectiveConfig, TrainConfig
+from vaekit.config import ConfigError, ObjectiveConfig, TrainConfig
 from vaekit.data import ImageData, binarize_dynamic, binarize_static, binarize_threshold, iterate_minibatches
 from vaekit.evaluate.diagnostics import collapse_diagnostics
 from vaekit.models.base import Model
@@ -61,8 +61,16 @@ def make_optimizer(config: TrainConfig, parameters) -> torch.optim.Optimizer:
     kinds = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
     if config.optimizer not in kinds:
         raise ValueError(f"train.optimizer must be one of {', '.join(kinds)}, got {config.optimizer!r}")
-    options = {"fused": True} if config.optimizer in ("adam", "adamw") else {}
+    options = {"fused": True, "betas": adam_betas(config.betas, "train.betas")} \
+        if config.optimizer in ("adam", "adamw") else {}
     return kinds[config.optimizer](parameters, lr=config.lr, weight_decay=config.weight_decay, **options)
+
+
+def adam_betas(betas: tuple[float, ...], key: str) -> tuple[float, float]:
+    """(β1, β2) of Adam, each in [0, 1), or a ConfigError naming ``key``."""
+    if len(betas) != 2 or not all(0 <= beta < 1 for beta in betas):
+        raise ConfigError(f"{key} must be two numbers in [0, 1) (β1, β2), got {list(betas)}")
+    return betas[0], betas[1]
 
 
 class Trainer:
@@ -73,6 +81,8 @@ class Trainer:
         if train_overrides:
             train = dataclasses.replace(train, **train_overrides)
         self.config, self.objective_config = train, check_objective(objective)
+        for key, betas in (("train.betas", train.betas), ("train.discriminator_betas", train.discriminator_betas)):
+            adam_betas(betas, key)                                           # refused before any data is read
         self.objective = OBJECTIVES[objective.name]
         self.binarize = binarize
         self.run_dir = Path(run_dir) if run_dir is not None else None
@@ -96,8 +106,9 @@ class Trainer:
         optimizer = make_optimizer(config, groups["model"])
         optimizers = {"model": optimizer}
         if "discriminator" in groups:
-            optimizers["discriminator"] = torch.optim.Adam(groups["discriminator"], lr=config.discriminator_lr,
-                                                           betas=(0.5, 0.9), fused=True)
+            optimizers["discriminator"] = torch.optim.Adam(
+                groups["discriminator"], lr=config.discriminator_lr, fused=True,
+                betas=adam_betas(config.discriminator_betas, "train.discriminator_betas"))
         scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=config.lr_decay)
         start_epoch, step = 0, 0
         if resume:
@@ -182,7 +193,7 @@ class Trainer:
 
     def _diagnostics(self, model: Model, images: torch.Tensor) -> dict[str, float]:
         """valid_active_units, valid_mutual_information and valid_kl_dNN for models with a posterior."""
-        if not hasattr(model, "prior"):
+        if not hasattr(model, "prior") or not hasattr(model, "encode"):      # a GAN has a prior, no q(z|x)
             return {}
         found = collapse_diagnostics(model, images, max_examples=2000, seed=self.config.seed)
         row = {"valid_active_units": found["active_units"], "valid_mutual_information": found["mutual_information"]}
