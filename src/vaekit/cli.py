@@ -137,11 +137,12 @@ def _sample(args) -> Path:
     if model.input_kind == "tokens":
         return _sample_text(args, config, model)
     path = Path(args.out) if args.out else report_dir(config) / "samples.png"
-    if model.kind == "gan":       # images drawn directly: there is no p(x|z) to take a mean of
+    direct = {"gan": "z ~ N(0, I): generator output g(z) (a GAN has no pixel-noise model)",
+              "realnvp": "z ~ N(0, I): x = f⁻¹(z) quantized to 8 bits (a flow has no p(x|z) to take a mean of)"}
+    if model.kind in direct:      # images drawn directly: there is no p(x|z) to take a mean of
         with torch.no_grad():
             images = model.sample(2 * args.num, generator=seeded(args.seed))
-        save_image_grid(path, images, columns=args.num,
-                        title="z ~ N(0, I): generator output g(z) (a GAN has no pixel-noise model)")
+        save_image_grid(path, images, columns=args.num, title=direct[model.kind])
         print(f"written: {path}")
         return path
     with torch.no_grad():
@@ -261,15 +262,16 @@ def _report(args) -> None:
     folder = report_dir(config)
     rows = read_metrics(Path(args.run_dir) / "metrics.csv")
     has_prior = hasattr(model, "prior")
-    codes = model.kind not in ("language-model", "gan")       # reconstructions, interpolations need code(x)
-    keys = (("nll",) if model.kind == "language-model" else ("discriminator", "generator") if model.kind == "gan"
+    codes = model.kind not in ("language-model", "gan", "realnvp")  # reconstructions, interpolations need code(x)
+    keys = (("nll",) if model.kind in ("language-model", "realnvp")
+            else ("discriminator", "generator") if model.kind == "gan"
             else ("elbo", "iwae_bound", "reconstruction", "kl")
             if has_prior else ("reconstruction", "squared_error"))
     print(f"written: {plot_curves(rows, folder / 'loss_curve.png', keys)}")
     _evaluate(args)
     if codes:
         _reconstruct(argparse.Namespace(run_dir=args.run_dir, num=16, out=None))
-    if has_prior or model.kind == "language-model":
+    if has_prior or model.kind in ("language-model", "realnvp"):
         _sample(argparse.Namespace(run_dir=args.run_dir, num=16, seed=0, out=None))
     if codes:
         _interpolate(argparse.Namespace(run_dir=args.run_dir, pairs=4, steps=10, method="linear", out=None))
