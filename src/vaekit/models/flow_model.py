@@ -52,7 +52,7 @@ def inverse_logit_transform(v: torch.Tensor) -> torch.Tensor:
     return (torch.sigmoid(v) - ALPHA) / (1 - 2 * ALPHA)
 
 
-class Scale(nn.Module):
+class Level(nn.Module):
     """One level of the multi-scale flow: checkerboard couplings, squeeze, channel couplings."""
 
     def __init__(self, shape: tuple[int, int, int], length: int, network):
@@ -115,9 +115,9 @@ class RealNVP(Model):
             def network(shape):
                 return mlp_network(shape, c.hidden, c.activation)
         shape, self.latent_shapes = self.image_shape, []
-        self.scales = nn.ModuleList()
+        self.levels = nn.ModuleList()
         for _ in range(c.flow_scales):
-            self.scales.append(Scale(shape, c.flow_length, network))
+            self.levels.append(Level(shape, c.flow_length, network))
             channels, height, width = shape
             shape = (2 * channels, height // 2, width // 2)             # half of the 4C channels factored out
             self.latent_shapes.append(shape)
@@ -139,8 +139,8 @@ class RealNVP(Model):
     def flow(self, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """z = f(v) of shape (B, D) and log |det ∂f/∂v| of shape (B,), for v of shape (B, C, H, W)."""
         log_det, latents, h = v.new_zeros(len(v)), [], v
-        for scale in self.scales:
-            h, term = scale(h)
+        for level in self.levels:
+            h, term = level(h)
             log_det = log_det + term
             factored, h = h.chunk(2, dim=1)                                 # (B, 2C, H/2, W/2) each
             latents.append(factored.flatten(1))
@@ -155,8 +155,8 @@ class RealNVP(Model):
         h = parts[-1].view(-1, *self.latent_shapes[-1])
         for coupling in reversed(self.final):
             h = coupling.inverse(h)
-        for scale, part, shape in zip(reversed(self.scales), reversed(parts[:-1]), reversed(self.latent_shapes[:-1])):
-            h = scale.inverse(torch.cat([part.view(-1, *shape), h], 1))
+        for level, part, shape in zip(reversed(self.levels), reversed(parts[:-1]), reversed(self.latent_shapes[:-1])):
+            h = level.inverse(torch.cat([part.view(-1, *shape), h], 1))
         return h
 
     # densities ------------------------------------------------------------------
