@@ -9,7 +9,7 @@ from vaekit.experiments.report import Report
 
 # importing the modules registers the experiments
 from vaekit.experiments import (  # noqa: F401,E402  isort:skip
-    ae_vs_vae_2d, beta_sweep, deep_ae_vs_pca, denoising_ae, disentanglement, interpolation, linear_ae_pca, posterior_collapse, sampling,
+    alternatives, ae_vs_vae_2d, beta_sweep, deep_ae_vs_pca, denoising_ae, disentanglement, interpolation, linear_ae_pca, posterior_collapse, sampling,
     tighter_bounds)
 
 __all__ = ["EXPERIMENTS", "Experiment", "Report", "run_experiment"]
