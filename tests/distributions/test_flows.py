@@ -18,8 +18,8 @@ from vaekit.distributions.posterior import POSTERIORS, stop_parameter_gradients
 from vaekit.evaluate import log_likelihood_estimate
 from vaekit.objectives import elbo_terms
 
-SHAPE = (1, 2, 2)                                 # 4 binary pixels: all 16 images can be listed
-ALL_IMAGES = torch.tensor([[(i >> b) & 1 for b in range(4)] for i in range(16)], dtype=torch.double).view(16, *SHAPE)
+from two_by_two import ALL_IMAGES, SHAPE, self_fitted_vae
+
 
 
 # helpers ------------------------------------------------------------------------------
@@ -217,18 +217,8 @@ def test_flow_families_are_registered_and_refuse_stop_gradient():
 
 # a tiny VAE: exact log p(x) by quadrature -------------------------------------------------
 def tiny_model(posterior: str) -> VAE:
-    """A VAE whose decoder depends strongly on z and whose encoder (with the flow) is fitted to data
-    drawn from the model itself, so that q(z|x) approximates p(z|x) as after training."""
-    torch.manual_seed(3)
-    model = VAE(latent_dim=2, hidden=(8,), activation="tanh", image_shape=SHAPE, posterior=posterior,
-                flow_length=2, flow_hidden=(16,), flow_context=4).double()
-    with torch.no_grad():
-        for parameter in model.decoder.parameters():
-            parameter.mul_(2.0)
-        data = model.sample(1024).sample()
-    model.decoder.requires_grad_(False)
-    Trainer(epochs=30, batch_size=64, lr=0.01, progress=False).fit(model, data)
-    return model
+    """``self_fitted_vae`` with a two-step flow posterior: q(z|x) approximates p(z|x) as after training."""
+    return self_fitted_vae(posterior=posterior, flow_length=2, flow_hidden=(16,), flow_context=4)
 
 
 def exact_log_px(model: VAE, points: int = 401) -> torch.Tensor:

@@ -16,8 +16,8 @@ from vaekit.models import load
 from vaekit.objectives import elbo_terms, importance_log_weights
 from vaekit.objectives.elbo import elbo
 
-SHAPE = (1, 2, 2)                                 # 4 binary pixels: all 16 images can be listed
-ALL_IMAGES = torch.tensor([[(i >> b) & 1 for b in range(4)] for i in range(16)], dtype=torch.double).view(16, *SHAPE)
+from two_by_two import ALL_IMAGES, SHAPE, self_fitted_vae
+
 LEARNED = ("vamp", "mog")
 
 
@@ -187,18 +187,8 @@ def test_elbo_gradient_reaches_the_prior_parameters(prior):
 
 # log p(x) on a tiny model -----------------------------------------------------------------
 def tiny_model(prior: str) -> VAE:
-    """As in tests/evaluate/test_likelihood.py: a decoder that depends strongly on z; the encoder
-    and the prior are fitted to data drawn from the model, so q(z|x) approximates p(z|x)."""
-    torch.manual_seed(3)
-    model = VAE(latent_dim=2, hidden=(8,), activation="tanh", image_shape=SHAPE, prior=prior,
-                prior_components=3).double()
-    with torch.no_grad():
-        for parameter in model.decoder.parameters():
-            parameter.mul_(2.0)
-        data = model.sample(1024).sample()
-    model.decoder.requires_grad_(False)
-    Trainer(epochs=30, batch_size=64, lr=0.01, progress=False).fit(model, data)
-    return model
+    """``self_fitted_vae`` with a learned prior of 3 components, fitted with the encoder."""
+    return self_fitted_vae(prior=prior, prior_components=3)
 
 
 def exact_log_px(model: VAE, points: int = 401) -> torch.Tensor:

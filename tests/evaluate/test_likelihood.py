@@ -4,28 +4,12 @@ import pytest
 import torch
 from torch.distributions import Normal
 
-from vaekit import VAE, Trainer
+from vaekit import VAE
 from vaekit.evaluate import active_units, log_likelihood_estimate, posterior_mean_variance
 from vaekit.objectives import elbo_terms
 
-SHAPE = (1, 2, 2)                                 # 4 binary pixels: all 16 images can be listed
-ALL_IMAGES = torch.tensor([[(i >> b) & 1 for b in range(4)] for i in range(16)], dtype=torch.double).view(16, *SHAPE)
+from two_by_two import ALL_IMAGES, self_fitted_vae
 
-
-def tiny_model(latent_dim: int, train: bool = True) -> VAE:
-    """A VAE whose decoder depends strongly on z; with ``train``, its encoder alone is fitted to
-    data drawn from the model itself, so q(z|x) approximates p(z|x) as after training."""
-    torch.manual_seed(3)
-    model = VAE(latent_dim=latent_dim, hidden=(8,), activation="tanh", image_shape=SHAPE).double()
-    with torch.no_grad():
-        for parameter in model.decoder.parameters():
-            parameter.mul_(2.0)
-    if train:
-        with torch.no_grad():
-            data = model.sample(1024).sample()
-        model.decoder.requires_grad_(False)
-        Trainer(epochs=30, batch_size=64, lr=0.01, progress=False).fit(model, data)
-    return model
 
 
 def exact_log_px(model: VAE, latent_dim: int, points: int) -> torch.Tensor:
@@ -43,7 +27,7 @@ def exact_log_px(model: VAE, latent_dim: int, points: int) -> torch.Tensor:
 
 @pytest.mark.parametrize("latent_dim, points", [(1, 4001), (2, 401)])
 def test_importance_sampled_estimate_matches_numerical_integration(latent_dim, points):
-    model = tiny_model(latent_dim)
+    model = self_fitted_vae(latent_dim)
     exact = exact_log_px(model, latent_dim, points)
     assert torch.allclose(torch.logsumexp(exact, 0), torch.zeros((), dtype=torch.double), atol=1e-6)  # Σ_x p(x) = 1
     estimate = log_likelihood_estimate(model, ALL_IMAGES, num_samples=20_000, chunk=1500, batch_size=5)
@@ -56,7 +40,7 @@ def test_importance_sampled_estimate_matches_numerical_integration(latent_dim, p
 
 def test_estimate_is_stable_for_very_unlikely_images():
     """Log-weights near −10⁴ underflow exp(); the log-sum-exp must stay finite and exact."""
-    model = tiny_model(1, train=False)
+    model = self_fitted_vae(1, train=False)
     with torch.no_grad():
         model.decoder[0][-1].weight.mul_(400.0)
         estimate = log_likelihood_estimate(model, ALL_IMAGES, num_samples=2000, chunk=300)
@@ -65,7 +49,7 @@ def test_estimate_is_stable_for_very_unlikely_images():
 
 def test_estimate_rejects_nonsense_arguments():
     with pytest.raises(ValueError, match="num_samples"):
-        log_likelihood_estimate(tiny_model(1, train=False), ALL_IMAGES, num_samples=0)
+        log_likelihood_estimate(self_fitted_vae(1, train=False), ALL_IMAGES, num_samples=0)
 
 
 def test_active_units_count_dimensions_whose_posterior_mean_varies():
