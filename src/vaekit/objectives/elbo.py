@@ -69,9 +69,10 @@ def check_objective_for_model(config: ObjectiveConfig, model) -> None:
         raise ConfigError(f"a {model.kind} trains with objective.name in {model.objectives}, got {config.name!r}")
     check_gradient(config, model)
     if not hasattr(model, "encode"):              # a flow: no q(z|x) or p(z) for these keys to act on
-        for key, value, default in (("beta", config.beta, 1.0), ("num_samples", config.num_samples, 1),
-                                    ("free_bits", config.free_bits, 0.0), ("regularizers", config.regularizers, ())):
-            if value != default:
+        defaults = ObjectiveConfig()
+        for key in ("beta", "num_samples", "free_bits", "regularizers"):
+            value = getattr(config, key)
+            if value != getattr(defaults, key):
                 raise ConfigError(f"objective.{key} acts on q(z|x) and p(z); a {model.kind} has neither, "
                                   f"got {value!r}: remove it")
         return
