@@ -31,7 +31,7 @@ from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
 
-from vaekit.experiments.tighter_bounds import MODEL_ROWS
+from vaekit.experiments.tighter_bounds import MODEL_ROWS, mixture_safe_chunk
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA_ROOT = Path(os.environ.get("VAEKIT_DATA") or ROOT.parent / "shared" / "data")
@@ -93,9 +93,8 @@ def run_row(dataset: str, row: str, minutes: float, k: int, test_examples: int |
     started = time.perf_counter()
     model, history = train_run(config)
     train_seconds = time.perf_counter() - started
-    prior_components = config.model.prior_components if config.model.prior != "standard" else 1
-    chunk = max(1, min(500, int(2e7 / (100 * prior_components * config.model.latent_dim))))
-    evaluation = EvalConfig(importance_samples=k, sample_chunk=chunk, batch_size=100, max_examples=test_examples)
+    evaluation = EvalConfig(importance_samples=k, sample_chunk=mixture_safe_chunk(model, k), batch_size=100,
+                            max_examples=test_examples)
     started = time.perf_counter()
     metrics = evaluate_model(model, test_images(config, model).images, evaluation)
     eval_seconds = time.perf_counter() - started

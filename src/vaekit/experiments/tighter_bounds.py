@@ -117,7 +117,7 @@ def _bounds_per_model(report: Report, settings: Settings, train, images: torch.T
         model = trained_model(row, settings, train)
         bounds = {}
         for k in settings.bound_samples:
-            values = log_likelihood_estimate(model, images, num_samples=k, chunk=_chunk(model, k))
+            values = log_likelihood_estimate(model, images, num_samples=k, chunk=mixture_safe_chunk(model, k))
             bounds[k] = (float(values.mean()), float(values.std() / math.sqrt(len(values))))
         largest = max(settings.bound_samples)
         gap = bounds[largest][0] - bounds[1][0]
@@ -141,7 +141,7 @@ def _bounds_per_model(report: Report, settings: Settings, train, images: torch.T
     return measured
 
 
-def _chunk(model, k: int) -> int:
+def mixture_safe_chunk(model, k: int) -> int:
     """Samples decoded at once: fewer for mixture priors, whose log-density is (chunk, B, K, D)."""
     components = model.config.prior_components if model.config.prior != "standard" else 1
     return max(1, min(500, k, int(2e7 / (100 * components * model.config.latent_dim))))
