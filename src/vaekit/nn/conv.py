@@ -6,6 +6,8 @@ maps between the feature map and the code.
 """
 from __future__ import annotations
 
+from typing import Callable
+
 import torch
 from torch import nn
 
@@ -27,19 +29,27 @@ def _final_side(side: int, stages: int) -> int:
     return side // 2 ** stages
 
 
+def downsampling_convs(image_shape: tuple[int, int, int], channels: tuple[int, ...],
+                       make_activation: Callable[[], nn.Module]) -> tuple[list[nn.Module], int]:
+    """[conv 4×4 stride 2, activation] per stage of ``channels`` for square (C, H, W) images, and the
+    side H / 2^stages of the final feature map."""
+    in_channels, height, width = image_shape
+    if height != width:
+        raise ValueError(f"conv networks need square images, got {height}×{width}")
+    side = _final_side(height, len(channels))
+    layers: list[nn.Module] = []
+    for c_in, c_out in zip((in_channels, *channels[:-1]), channels):
+        layers += [nn.Conv2d(c_in, c_out, 4, stride=2, padding=1), make_activation()]
+    return layers, side
+
+
 class ConvEncoder(nn.Module):
     """(B, C, H, W) → (B, out_features)."""
 
     def __init__(self, image_shape: tuple[int, int, int], channels: tuple[int, ...], hidden: int,
                  out_features: int, act: str = "relu"):
         super().__init__()
-        in_channels, height, width = image_shape
-        if height != width:
-            raise ValueError(f"conv networks need square images, got {height}×{width}")
-        side = _final_side(height, len(channels))
-        layers: list[nn.Module] = []
-        for c_in, c_out in zip((in_channels, *channels[:-1]), channels):
-            layers += [nn.Conv2d(c_in, c_out, 4, stride=2, padding=1), activation(act)]
+        layers, side = downsampling_convs(image_shape, channels, lambda: activation(act))
         self.features = nn.Sequential(*layers, nn.Flatten())
         self.head = nn.Sequential(nn.Linear(channels[-1] * side * side, hidden), activation(act),
                                   nn.Linear(hidden, out_features))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from vaekit.nn.conv import _final_side
+from vaekit.nn.conv import _final_side, downsampling_convs
 
 
 class DCGANGenerator(nn.Module):
@@ -44,13 +44,7 @@ class DCGANDiscriminator(nn.Module):
 
     def __init__(self, image_shape: tuple[int, int, int], channels: tuple[int, ...]):
         super().__init__()
-        in_channels, height, width = image_shape
-        if height != width:
-            raise ValueError(f"conv networks need square images, got {height}×{width}")
-        side = _final_side(height, len(channels))
-        layers: list[nn.Module] = []
-        for c_in, c_out in zip((in_channels, *channels[:-1]), channels):
-            layers += [nn.Conv2d(c_in, c_out, 4, stride=2, padding=1), nn.LeakyReLU(0.2)]
+        layers, side = downsampling_convs(image_shape, channels, lambda: nn.LeakyReLU(0.2))
         self.net = nn.Sequential(*layers, nn.Flatten(), nn.Linear(channels[-1] * side * side, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
