@@ -107,11 +107,9 @@ def run(report: Report, settings: Settings) -> None:
         image_sets[f"{label}: samples"] = drawn["samples"]
         measured[name] = {"label": label, "train_seconds": seconds, "epochs": epochs,
                           **_bits_per_dim(name, model, test, settings)}
-    quality = {}
-    for set_name, images in image_sets.items():
-        scores = sample_quality_metrics(classifier, {"set": images}, train)
-        quality[set_name] = {key: scores[f"sample_quality_set_{key}"] for key in ("fd", "precision", "recall",
-                                                                                  "sharpness")}
+    scores = sample_quality_metrics(classifier, image_sets, train)        # reference features computed once
+    quality = {name: {key: scores[f"sample_quality_{name}_{key}"] for key in ("fd", "precision", "recall", "sharpness")}
+               for name in image_sets}
     report.record(models=measured, sample_quality=quality, classifier={**about, "layer": CLASSIFIER_LAYER,
                                                                        "note": NOT_INCEPTION})
     _table(report, settings, measured, quality)
