@@ -106,13 +106,28 @@ def test_iwae_bound_increases_with_k_and_stays_below_log_px():
 
 # -- the IWAE encoder gradients: standard, STL (Roeder et al. 2017), DReG (Tucker et al. 2019) --
 def encoder_gradients(model: VAE, x: torch.Tensor, k: int, gradient: str, repeats: int) -> torch.Tensor:
-    """∇_φ of −L_k(x) (batch mean) for ``repeats`` independent draws, shape (repeats, |φ|)."""
-    parameters = list(model.encoder.parameters())
-    draws = []
-    for _ in range(repeats):
-        loss = -iwae_bound(model, x, k, gradient).mean()
-        draws.append(torch.cat([g.flatten() for g in torch.autograd.grad(loss, parameters)]))
-    return torch.stack(draws)
+    """∇_φ of −L_k(x) (batch mean) for ``repeats`` independent draws, shape (repeats, |φ|).
+
+    The draws are the replicas of one batch x repeated ``repeats`` times: one backward pass of
+    Σ_r −mean_b L_k(x_b) gives ∂/∂h of every replica's encoder output h = Wx + c, and since the
+    encoder is that one linear layer, replica r's gradient is (Σ_b ∂h_rb ⊗ x_b, Σ_b ∂h_rb), the
+    order of ``model.encoder.parameters()`` (weight, bias)."""
+    linear = model.encoder[1][0]
+    assert [p.shape for p in model.encoder.parameters()] == [linear.weight.shape, linear.bias.shape]
+    captured = []
+    hook = linear.register_forward_hook(lambda module, inputs, output: captured.append((inputs[0], output)))
+    try:
+        replicas = x.repeat(repeats, *[1] * (x.dim() - 1))                      # (R·B, ...)
+        bound = iwae_bound(model, replicas, k, gradient).view(repeats, len(x))
+        (inputs, output), = captured
+        output_gradient, = torch.autograd.grad(-bound.mean(1).sum(), output)    # (R·B, 2·LATENT)
+    finally:
+        hook.remove()
+    output_gradient = output_gradient.view(repeats, len(x), -1)
+    inputs = inputs.view(repeats, len(x), -1)
+    weight = torch.einsum("rbo,rbi->roi", output_gradient, inputs).flatten(1)
+    return torch.cat([weight, output_gradient.sum(1)], dim=1)
+
 
 
 def welch_t(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -134,7 +149,7 @@ def test_iwae_with_one_sample_is_the_elbo():
         z = posterior.rsample((1,))
         single_sample_elbo = model.decode(z).log_prob(x)[0] - (posterior.log_prob(z) - model.prior().log_prob(z))[0]
         torch.testing.assert_close(bound, single_sample_elbo)
-        draws = torch.stack([iwae_bound(model, x, 1) for _ in range(20_000)])
+        draws = iwae_bound(model, x.repeat(20_000, 1, 1, 1), 1).view(20_000, len(x))   # independent draws
         log_likelihood, kl = elbo_terms(model, x, num_samples=200_000)
     assert torch.all((draws.mean(0) - (log_likelihood - kl)).abs() < 5 * draws.std(0) / math.sqrt(len(draws)))
 
