@@ -11,7 +11,7 @@ import pytest
 import torch
 from torch.distributions import Categorical, Independent, MixtureSameFamily, MultivariateNormal, Normal
 
-from test_likelihood import ALL_IMAGES, tiny_model
+from two_by_two import ALL_IMAGES, self_fitted_vae
 from vaekit.config import EvalConfig
 from vaekit.evaluate.ais import ais_log_weights, sigmoid_schedule
 from vaekit.evaluate.estimators import estimate_log_likelihood
@@ -116,7 +116,7 @@ def test_more_annealing_steps_tighten_the_expected_log_weight():
 def test_ais_with_one_step_is_importance_sampling_with_its_start_as_proposal(start, same_as):
     """T = 1: β_0 = 0, β_1 = 1, no transition, log w = log p(x, z_0) − log f_0(z_0), z_0 ~ f_0; with the
     same random numbers AIS gives the prior (or the q(z|x)) importance-sampling estimate exactly."""
-    model = tiny_model(2, train=False)
+    model = self_fitted_vae(2, train=False)
     ais = EvalConfig(estimator="ais", importance_samples=40, ais_steps=1, ais_start=start, batch_size=8)
     torch.manual_seed(0)
     annealed = estimate_log_likelihood(model, ALL_IMAGES, ais)

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from test_likelihood import ALL_IMAGES, exact_log_px, tiny_model
+from test_likelihood import exact_log_px
+from two_by_two import ALL_IMAGES, self_fitted_vae
 from vaekit.cli import main
 from vaekit.config import ConfigError, EvalConfig
 from vaekit.evaluate import evaluate_model, log_likelihood_estimate
@@ -19,7 +20,7 @@ PRESET = str(Path(__file__).resolve().parents[2] / "configs" / "digits_vae.yaml"
 @pytest.fixture(scope="module")
 def trained():
     """The tiny 2-d latent model with a fitted encoder, and its exact log p(x) for all 16 images."""
-    model = tiny_model(2)
+    model = self_fitted_vae(2)
     return model, exact_log_px(model, 2, 401)
 
 
