@@ -1,7 +1,8 @@
-"""Crash-safe file writes: write a temporary file beside the target, fsync it, rename it over."""
+"""Crash-safe file writes (a temporary file beside the target, fsynced, renamed over) and checksums."""
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 from pathlib import Path
 from typing import BinaryIO, Iterator
@@ -35,3 +36,12 @@ def atomic_write(destination: str | os.PathLike) -> Iterator[BinaryIO]:
     finally:
         temporary.unlink(missing_ok=True)
     fsync_directory(destination.parent)
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """Hex SHA-256 of a file's bytes, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -1,11 +1,14 @@
 """Run configuration: frozen dataclasses, loaded from YAML, overridden by ``key=value``.
 
 Precedence is defaults < YAML file < command-line overrides. Unknown keys and values of
-the wrong type are rejected with a message naming the key, the expected type and the value.
+the wrong type are rejected with a message naming the key, the expected type and the value;
+so are non-finite floats and numbers outside a field's range (``vaekit.config_ranges``).
 """
 from __future__ import annotations
 
 import dataclasses
+import math
+import reprlib
 import types
 import typing
 from dataclasses import dataclass, field
@@ -14,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from vaekit.config_ranges import range_problem
 
 class ConfigError(ValueError):
     """A configuration key or value is not what the run expects."""
@@ -119,6 +123,8 @@ class TrainConfig:
     reset_decoder: bool = False      # re-initialise the decoder after pre-training (Li et al. 2019)
     discriminator_lr: float = 1e-4   # the discriminator's Adam (FactorVAE's D(z), a GAN's D(x))
     discriminator_betas: tuple[float, ...] = (0.5, 0.9)  # FactorVAE: (0.5, 0.9); DCGAN: (0.5, 0.999)
+    backend: str = "auto"            # under torchrun: auto (nccl with CUDA, else gloo) | gloo | nccl
+    distributed_timeout_minutes: float = 10.0  # under torchrun: wait this long for the other ranks
 
 
 @dataclass(frozen=True)
@@ -145,6 +151,13 @@ class RunConfig:
     run_dir: str = "runs/default"
 
 
+def _short(value: Any) -> str:
+    """repr of a config value, cut short: a YAML alias bomb must not print (or build) a huge string."""
+    shortener = reprlib.Repr()
+    shortener.maxlevel, shortener.maxlist, shortener.maxdict, shortener.maxstring = 2, 4, 4, 60
+    return shortener.repr(value)
+
+
 def _coerce(value: Any, annotation: Any, key: str) -> Any:
     """Check ``value`` against a field annotation (str, int, float, bool, tuples, Optional)."""
     origin = typing.get_origin(annotation)
@@ -156,7 +169,7 @@ def _coerce(value: Any, annotation: Any, key: str) -> Any:
         return _coerce(value, inner[0], key)
     if origin is tuple:
         if not isinstance(value, (list, tuple)):
-            raise ConfigError(f"{key}: expected a list, got {value!r}")
+            raise ConfigError(f"{key}: expected a list, got {_short(value)}")
         item_type = typing.get_args(annotation)[0]
         if dataclasses.is_dataclass(item_type):
             return tuple(from_dict(item_type, item, f"{key}[{i}].") for i, item in enumerate(value))
@@ -169,19 +182,21 @@ def _coerce(value: Any, annotation: Any, key: str) -> Any:
             return value
     elif annotation is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if not math.isfinite(value):
+                raise ConfigError(f"{key}: expected a finite number, got {value!r}")
             return float(value)
     elif annotation is str:
         if isinstance(value, str):
             return value
     else:
         raise ConfigError(f"{key}: unsupported field type {annotation!r}")
-    raise ConfigError(f"{key}: expected {annotation.__name__}, got {value!r} ({type(value).__name__})")
+    raise ConfigError(f"{key}: expected {annotation.__name__}, got {_short(value)} ({type(value).__name__})")
 
 
 def from_dict(cls: type, values: dict[str, Any], prefix: str = "") -> Any:
     """Build dataclass ``cls`` from a nested dict, rejecting unknown keys and wrong types."""
     if not isinstance(values, dict):
-        raise ConfigError(f"{prefix.rstrip('.') or 'config'}: expected a mapping, got {values!r}")
+        raise ConfigError(f"{prefix.rstrip('.') or 'config'}: expected a mapping, got {_short(values)}")
     hints = typing.get_type_hints(cls)
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(values) - names)
@@ -197,6 +212,9 @@ def from_dict(cls: type, values: dict[str, Any], prefix: str = "") -> Any:
             kwargs[name] = from_dict(hint, value, f"{prefix}{name}.")
         else:
             kwargs[name] = _coerce(value, hint, prefix + name)
+            problem = range_problem(cls, name, kwargs[name], prefix + name)
+            if problem:
+                raise ConfigError(problem)
     return cls(**kwargs)
 
 
@@ -238,12 +256,19 @@ def load_config(path: str | Path | None = None, overrides: list[str] = ()) -> Ru
         try:
             values = yaml.safe_load(path.read_text()) or {}
         except yaml.YAMLError as error:
-            raise ConfigError(f"{path} is not valid YAML: {error}") from None
+            raise ConfigError(f"{path} is not valid YAML: {yaml_problem(error)}") from None
         if not isinstance(values, dict):
             raise ConfigError(f"{path}: expected a mapping of sections, got {type(values).__name__}")
     for text in overrides:
         merge(values, *parse_override(text))
     return from_dict(RunConfig, values)
+
+
+def yaml_problem(error: yaml.YAMLError) -> str:
+    """A YAML error in one line: what is wrong and where (PyYAML's own message spans several)."""
+    mark = getattr(error, "problem_mark", None)
+    problem = getattr(error, "problem", None) or str(error).strip().splitlines()[0]
+    return f"{problem} (line {mark.line + 1}, column {mark.column + 1})" if mark else problem
 
 
 def save_config(config: RunConfig, path: str | Path) -> None:

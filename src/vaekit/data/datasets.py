@@ -20,7 +20,7 @@ from vaekit.data.dsprites import DSprites, load_dsprites, official_path, split_i
 from vaekit.data.idx import read_idx
 from vaekit.data.image_data import ImageData
 from vaekit.data.text import TextData, load_text
-from vaekit.data.user_data import load_array_file, load_image_folder
+from vaekit.data.user_data import load_array_file, load_image_folder, npz_keys
 
 __all__ = ["DATASETS", "ImageData", "load_dataset"]
 
@@ -63,9 +63,7 @@ def load_dataset(
     if path.is_dir():
         return load_image_folder(path)
     if path.is_file() and path.suffix == ".npz":
-        with np.load(path) as archive:
-            key = split if split in archive.files else None
-        return load_array_file(path, key)
+        return load_array_file(path, split if split in npz_keys(path) else None)
     if path.is_file() and path.suffix == ".npy":
         return load_array_file(path)
     if path.is_file() and path.suffix == ".txt":

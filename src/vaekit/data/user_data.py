@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import math
 import os
+import pickle
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +18,9 @@ from vaekit.data.image_data import ImageData
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 _GREY_MODES = ("1", "L", "LA", "I", "I;16", "F")
 _SHAPES = "(N, H, W), (N, H, W, C), (N, C, H, W) with C in {1, 3}, or (N, D) with D a perfect square"
+_NUMPY_READ_ERRORS = (ValueError, OSError, EOFError, MemoryError, zipfile.BadZipFile, zlib.error,
+                      pickle.UnpicklingError)
+_EXPECTED = "expected numeric arrays written by numpy.save/savez (no Python objects, nothing pickled)"
 
 
 def as_image_tensor(array, source: str) -> torch.Tensor:
@@ -65,18 +71,43 @@ def load_array_file(path: str | os.PathLike, key: str | None = None) -> ImageDat
     """Images from a .npy file, or from the array `key` of a .npz file (its only array if key is None)."""
     path = Path(path)
     if path.suffix == ".npy":
-        return ImageData(as_image_tensor(np.load(path), str(path)), None, path.stem)
+        return ImageData(as_image_tensor(_read_numpy(path), str(path)), None, path.stem)
     if path.suffix != ".npz":
         raise DataError(f"{path}: expected a .npy or .npz file, got a {path.suffix or 'suffix-less'} file.")
-    with np.load(path) as archive:
-        keys = archive.files
-        if key is None and len(keys) != 1:
-            raise DataError(f"{path} holds the arrays {keys}; pass the one to use as key.")
-        if key is not None and key not in keys:
-            raise DataError(f"{path} holds the arrays {keys}, not {key!r}.")
-        key = key or keys[0]
-        source = f"{path}[{key!r}]"
-        return ImageData(as_image_tensor(archive[key], source), None, f"{path.stem}-{key}")
+    keys = npz_keys(path)
+    if key is None and len(keys) != 1:
+        raise DataError(f"{path} holds the arrays {keys}; pass the one to use as key.")
+    if key is not None and key not in keys:
+        raise DataError(f"{path} holds the arrays {keys}, not {key!r}.")
+    key = key or keys[0]
+    return ImageData(as_image_tensor(_read_numpy(path, key), f"{path}[{key!r}]"), None, f"{path.stem}-{key}")
+
+
+def npz_keys(path: Path) -> list[str]:
+    """The array names in a .npz archive; DataError naming the file if it is not one."""
+    try:
+        with open(path, "rb") as handle, np.load(handle) as archive:    # our handle: closed on any error
+            return list(archive.files)
+    except _NUMPY_READ_ERRORS as error:
+        raise DataError(f"{path} cannot be read as a .npz archive ({_first_line(error)}); {_EXPECTED}.") from None
+
+
+def _read_numpy(path: Path, key: str | None = None) -> np.ndarray:
+    """A .npy array (memory-mapped first, so a header announcing more data than the file holds fails
+    without allocating) or array `key` of a .npz; DataError naming the file on any damage."""
+    try:
+        if key is None:
+            return np.array(np.load(path, mmap_mode="r"))
+        with open(path, "rb") as handle, np.load(handle) as archive:
+            return archive[key]
+    except _NUMPY_READ_ERRORS as error:
+        where = path if key is None else f"{path}[{key!r}]"
+        raise DataError(f"{where} cannot be read as an array of images ({_first_line(error)}); {_EXPECTED}.") from None
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
 
 
 def load_image_folder(path: str | os.PathLike) -> ImageData:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import warnings
 from pathlib import Path
 
 import torch
@@ -16,7 +17,7 @@ from vaekit.config import ConfigError, ModelConfig, from_dict, to_dict
 from vaekit.distributions import Likelihood, PixelCNNLikelihood, make_likelihood
 from vaekit.nn import MLP, ConvDecoder, ConvEncoder, default_channels
 from vaekit.registry import Registry
-from vaekit.atomic import atomic_write
+from vaekit.atomic import atomic_write, file_sha256
 
 MODELS: Registry[type["Model"]] = Registry("model")
 MODEL_FILE, WEIGHTS_FILE = "model.json", "model.safetensors"
@@ -133,14 +134,15 @@ class Model(nn.Module):
 
     # persistence ----------------------------------------------------------------
     def save(self, directory: str | Path) -> Path:
-        """Write ``model.json`` (kind + config) and ``model.safetensors`` into ``directory``."""
+        """Write ``model.safetensors``, then ``model.json`` (kind, config, SHA-256 of the weights)."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         state = {k: v.detach().contiguous().cpu() for k, v in self.state_dict().items()}
         with atomic_write(directory / WEIGHTS_FILE) as file:
             file.write(save(state))
+        spec = {"kind": self.kind, "config": to_dict(self.config), "weights_sha256": file_sha256(directory / WEIGHTS_FILE)}
         with atomic_write(directory / MODEL_FILE) as file:
-            file.write(json.dumps({"kind": self.kind, "config": to_dict(self.config)}, indent=2).encode())
+            file.write(json.dumps(spec, indent=2).encode())
         return directory
 
 
@@ -157,27 +159,60 @@ def check_8bit(x: torch.Tensor, source: str, what: str) -> None:
                          "quantize the data to 256 levels (data.binarize=none on 8-bit images such as mnist)")
 
 
-def model_directory(path: str | Path) -> Path:
-    """Accept a model folder, or a run folder whose latest checkpoint holds the model."""
+def model_directories(path: str | Path) -> list[Path]:
+    """A model folder itself, or a run folder's checkpoint/ then checkpoint.old/ (those present)."""
     path = Path(path)
-    for candidate in (path, path / "checkpoint", path / "checkpoint.old"):
-        if (candidate / MODEL_FILE).is_file() and (candidate / WEIGHTS_FILE).is_file():
-            return candidate
-    raise FileNotFoundError(f"no saved model in {path}: expected {MODEL_FILE} and {WEIGHTS_FILE} there "
-                            "or in its checkpoint/ folder")
+    if (path / MODEL_FILE).exists() or (path / WEIGHTS_FILE).exists():
+        return [path]
+    found = [folder for folder in (path / "checkpoint", path / "checkpoint.old") if folder.is_dir()]
+    if not found:
+        raise FileNotFoundError(f"no saved model in {path}: expected {MODEL_FILE} and {WEIGHTS_FILE} there "
+                                "or in its checkpoint/ folder")
+    return found
 
 
 def load(path: str | Path, map_location: str = "cpu") -> Model:
-    """Rebuild a model saved with ``Model.save`` (or the latest checkpoint of a run folder)."""
-    directory = model_directory(path)
+    """Rebuild a model saved with ``Model.save``, or the newest intact checkpoint of a run folder.
+
+    The weights must match the SHA-256 recorded in ``model.json``; a run folder whose
+    ``checkpoint/`` is damaged falls back to ``checkpoint.old/`` with a warning.
+    """
+    problems = []
+    for directory in model_directories(path):
+        try:
+            model = load_folder(directory, map_location)
+        except ValueError as error:
+            problems.append(str(error))
+            continue
+        if problems:
+            warnings.warn(f"{'; '.join(problems)}; loaded the previous checkpoint {directory} instead")
+        return model
+    raise ValueError("; ".join(problems))
+
+
+def load_folder(directory: Path, map_location: str = "cpu") -> Model:
+    """The model of one folder holding model.json and model.safetensors, verified; ValueError if damaged."""
+    for name in (MODEL_FILE, WEIGHTS_FILE):
+        if not (directory / name).is_file():
+            raise ValueError(f"{directory / name} is missing")
     try:
         spec = json.loads((directory / MODEL_FILE).read_text())
         config = from_dict(ModelConfig, spec["config"])
         model = MODELS[spec["kind"]](config)
+    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, OSError) as error:
+        raise ValueError(f"{directory / MODEL_FILE} is damaged ({type(error).__name__}: {error})") from None
+    except ConfigError as error:
+        raise ValueError(f"{directory / MODEL_FILE} is damaged: {error}") from None
+    expected = spec.get("weights_sha256")
+    if expected is not None and file_sha256(directory / WEIGHTS_FILE) != expected:
+        raise ValueError(f"{directory / WEIGHTS_FILE} does not match the SHA-256 recorded in {MODEL_FILE}: "
+                         "the weights are damaged or were changed after saving")
+    try:
         state = load_file(str(directory / WEIGHTS_FILE), device=map_location)
-    except (json.JSONDecodeError, KeyError, OSError) as error:
-        raise ValueError(f"{directory} holds a damaged model ({type(error).__name__}: {error})") from None
+        model.load_state_dict(state)
     except SafetensorError as error:
         raise ValueError(f"{directory / WEIGHTS_FILE} is damaged or half-written: {error}") from None
-    model.load_state_dict(state)
+    except RuntimeError as error:          # tensors missing, extra or of the wrong shape for the config
+        first_line = str(error).splitlines()[0]
+        raise ValueError(f"{directory / WEIGHTS_FILE} does not fit the model in {MODEL_FILE}: {first_line}") from None
     return model.eval()
