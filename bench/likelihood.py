@@ -32,6 +32,7 @@ from multiprocessing import get_context
 from pathlib import Path
 
 from vaekit.experiments.tighter_bounds import MODEL_ROWS, mixture_safe_chunk
+from vaekit.presets import PRESET_DIR
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA_ROOT = Path(os.environ.get("VAEKIT_DATA") or ROOT.parent / "shared" / "data")
@@ -74,7 +75,7 @@ def run_row(dataset: str, row: str, minutes: float, k: int, test_examples: int |
     label, preset, overrides = ROWS[row]
     run_dir = Path(run_root) / f"{dataset}-{row}"
     shutil.rmtree(run_dir, ignore_errors=True)
-    config = load_config(ROOT / "configs" / preset, [*overrides, *DATASETS[dataset], f"run_dir={run_dir}",
+    config = load_config(PRESET_DIR / preset, [*overrides, *DATASETS[dataset], f"run_dir={run_dir}",
                                                      f"data.root={DATA_ROOT}", f"train.threads={threads}",
                                                      "train.progress=false"])
     # calibrate: seconds per optimizer step over 30 steps (after 10 warm-up steps) of a throwaway model

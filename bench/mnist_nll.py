@@ -24,6 +24,7 @@ torch.set_flush_denormal(True)  # before the first parallel op, so OpenMP worker
 
 from vaekit.config import load_config  # noqa: E402
 from vaekit.evaluate import evaluate_model  # noqa: E402
+from vaekit.presets import PRESET_DIR  # noqa: E402
 from vaekit.runs import test_images, train_run  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,7 +39,7 @@ def main() -> None:
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "mnist_nll.json"))
     args = parser.parse_args()
 
-    config = load_config(ROOT / "configs" / "mnist_iwae_arch.yaml", [f"run_dir={args.run_dir}"])
+    config = load_config(PRESET_DIR / "mnist_iwae_arch.yaml", [f"run_dir={args.run_dir}"])
     # calibrate: a few epochs of a throwaway model tell how many epochs fit (the first is slow: warm-up)
     data_started = time.perf_counter()
     calibration = dataclasses.replace(config, run_dir=args.run_dir + "-calibration",

@@ -1,4 +1,4 @@
-"""Command line: ``vaekit train|evaluate|sample|reconstruct|interpolate|report``. Thin by design."""
+"""Command line: ``vaekit train|evaluate|sample|reconstruct|interpolate|report|experiment|presets``. Thin by design."""
 from __future__ import annotations
 
 import argparse
@@ -9,6 +9,7 @@ from pathlib import Path
 
 def _train(args) -> None:
     from vaekit.config import load_config
+    from vaekit.presets import preset_path
     from vaekit.runs import CONFIG_FILE, train_run
 
     if args.resume:
@@ -17,8 +18,8 @@ def _train(args) -> None:
         config = load_config(Path(args.resume) / CONFIG_FILE, args.overrides + [f"run_dir={args.resume}"])
     else:
         if args.config is None:
-            raise SystemExit("vaekit train: give a CONFIG.yaml (see configs/) or --resume RUN_DIR")
-        config = load_config(args.config, args.overrides)
+            raise SystemExit("vaekit train: give a PRESET (see `vaekit presets`), a CONFIG.yaml or --resume RUN_DIR")
+        config = load_config(preset_path(args.config), args.overrides)
     print(f"run folder: {config.run_dir}")
     train_run(config, resume=bool(args.resume))
     print(f"done: model and checkpoint in {config.run_dir}/checkpoint; `vaekit report {config.run_dir}` next")
@@ -316,14 +317,26 @@ def _experiment(args) -> None:
     print(f"written: {out}/report.md, {out}/results.json and {len(report.figures)} figure(s)")
 
 
+def _presets(args) -> None:
+    from vaekit.presets import available_presets, preset_path
+
+    if args.name is None:
+        for name, description in available_presets().items():
+            print(f"{name:28} {description}")
+        return
+    path = preset_path(args.name)
+    print(f"# {path}\n{path.read_text()}", end="")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vaekit", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    train = commands.add_parser("train", help="train a model from a YAML config",
-                                description="Train from CONFIG.yaml; key=value pairs override it "
-                                            "(e.g. model.latent_dim=2 train.epochs=5 run_dir=runs/x).")
-    train.add_argument("config", nargs="?", help="YAML preset, e.g. configs/mnist_vae.yaml")
+    train = commands.add_parser("train", help="train a model from a preset or a YAML config",
+                                description="Train from a preset (see `vaekit presets`) or CONFIG.yaml; "
+                                            "key=value pairs override it (e.g. model.latent_dim=2 "
+                                            "train.epochs=5 run_dir=runs/x).")
+    train.add_argument("config", nargs="?", help="a preset name, e.g. mnist_vae, or a YAML file")
     train.add_argument("overrides", nargs="*", help="section.key=value overrides")
     train.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its latest checkpoint")
     train.set_defaults(handler=_train)
@@ -375,13 +388,19 @@ def build_parser() -> argparse.ArgumentParser:
     experiment = commands.add_parser(
         "experiment", help="reproduce a claim of the VAE lecture: figures, results.json, report.md",
         description="Run one experiment of the lecture (see --list) into reports/NAME (or --out). "
-                    "key=value pairs override configs/experiments/NAME.yaml, e.g. data_root=../shared/data.")
+                    "key=value pairs override its settings (vaekit/configs/experiments/NAME.yaml), "
+                    "e.g. data_root=../shared/data.")
     experiment.add_argument("name", nargs="?", help="experiment name (see --list)")
     experiment.add_argument("overrides", nargs="*", help="key=value overrides of the experiment settings")
     experiment.add_argument("--list", action="store_true", help="list the experiments and their claims")
     experiment.add_argument("--quick", action="store_true", help="small settings that run in a few minutes")
     experiment.add_argument("--out", help="report folder (default reports/NAME)")
     experiment.set_defaults(handler=_experiment)
+    presets = commands.add_parser("presets", help="list the presets `vaekit train NAME` takes, or print one",
+                                  description="List the YAML presets shipped with vaekit, or print preset NAME "
+                                              "(copy it to edit: `vaekit presets NAME > my.yaml`).")
+    presets.add_argument("name", nargs="?", help="a preset to print")
+    presets.set_defaults(handler=_presets)
     return parser
 
 

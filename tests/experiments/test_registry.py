@@ -7,10 +7,21 @@ from vaekit.experiments.registry import CONFIG_DIR, load_settings
 
 
 def test_every_experiment_has_a_config_with_full_and_quick_sections():
+    assert {path.stem for path in CONFIG_DIR.glob("*.yaml")} == set(EXPERIMENTS.names())  # and no stray file
     for name in EXPERIMENTS.names():
         spec = EXPERIMENTS[name]
         assert (CONFIG_DIR / f"{name}.yaml").is_file(), name
         assert load_settings(spec, quick=True) != load_settings(spec, quick=False)
+
+
+def test_a_missing_settings_file_or_section_is_an_error_not_the_defaults(tmp_path):
+    spec = EXPERIMENTS["linear-ae-pca"]
+    with pytest.raises(ConfigError, match="experiment linear-ae-pca: settings file .* does not exist"):
+        load_settings(spec, quick=True, config_dir=tmp_path)
+    (tmp_path / "linear-ae-pca.yaml").write_text("full:\n  epochs: 3\n")
+    assert load_settings(spec, quick=False, config_dir=tmp_path).epochs == 3
+    with pytest.raises(ConfigError, match="experiment linear-ae-pca: .* has no `quick:` section"):
+        load_settings(spec, quick=True, config_dir=tmp_path)
 
 
 def test_bad_settings_are_rejected_with_the_experiment_name(tmp_path):

@@ -1,7 +1,7 @@
 """`vaekit experiment NAME`: each lecture claim reproduced on real data, measured, with figures.
 
 Every experiment is a function ``run(report, settings)`` registered by name; its parameters are
-a frozen dataclass filled from ``configs/experiments/NAME.yaml`` (section ``full`` or ``quick``),
+a frozen dataclass filled from ``vaekit/configs/experiments/NAME.yaml`` (section ``full`` or ``quick``),
 then from command-line overrides.
 """
 from vaekit.experiments.registry import EXPERIMENTS, Experiment, run_experiment

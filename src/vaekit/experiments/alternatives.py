@@ -1,6 +1,6 @@
 """The lecture's alternatives on one table: a VAE, a normalizing flow and a GAN on 8-bit MNIST.
 
-Each model trains from its preset (``configs/mnist_vae_8bit.yaml``, ``mnist_realnvp.yaml``,
+Each model trains from its preset (``mnist_vae_8bit.yaml``, ``mnist_realnvp.yaml``,
 ``mnist_gan.yaml``) for the same wall-clock budget, on the same 8-bit images x = k/255, and
 is measured the same way:
 
@@ -31,11 +31,11 @@ from vaekit.evaluate.exact_likelihood import evaluate_exact_likelihood
 from vaekit.evaluate.sample_quality import (CLASSIFIER_LAYER, NOT_INCEPTION, ClassifierSettings, draw_images,
                                             feature_classifier, sample_quality_metrics)
 from vaekit.experiments.common import dataset
-from vaekit.experiments.registry import CONFIG_DIR, experiment
+from vaekit.experiments.registry import experiment
 from vaekit.experiments.report import Report
+from vaekit.presets import PRESET_DIR
 from vaekit.runs import train_run
 
-PRESETS = CONFIG_DIR.parent
 MODELS = {"vae": ("VAE (discretized logistic)", "mnist_vae_8bit.yaml"),
           "flow": ("RealNVP flow", "mnist_realnvp.yaml"),
           "gan": ("GAN (DCGAN)", "mnist_gan.yaml")}
@@ -64,7 +64,7 @@ def _train(name: str, settings: Settings, folder: Path):
         overrides.append(f"data.root={settings.data_root}")
     if settings.epoch_size is not None:
         overrides.append(f"train.epoch_size={settings.epoch_size}")
-    config = load_config(PRESETS / MODELS[name][1], overrides)
+    config = load_config(PRESET_DIR / MODELS[name][1], overrides)
     started = time.perf_counter()
     model, history = train_run(config)
     return model.eval(), time.perf_counter() - started, len(history.epochs)

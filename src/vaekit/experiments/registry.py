@@ -12,9 +12,10 @@ import yaml
 
 from vaekit.config import ConfigError, from_dict, merge, parse_override
 from vaekit.experiments.report import Report
+from vaekit.presets import PRESET_DIR
 from vaekit.registry import Registry
 
-CONFIG_DIR = Path(__file__).resolve().parents[3] / "configs" / "experiments"
+CONFIG_DIR = PRESET_DIR / "experiments"
 
 
 @dataclass(frozen=True)
@@ -39,12 +40,15 @@ def experiment(name: str, claim: str, settings_type: type):
 
 
 def load_settings(spec: Experiment, quick: bool, overrides: list[str] = (), config_dir: Path = CONFIG_DIR):
-    """Defaults < configs/experiments/NAME.yaml [full|quick] < ``key=value`` overrides."""
-    values: dict[str, Any] = {}
-    path = config_dir / f"{spec.name}.yaml"
-    if path.is_file():
-        sections = yaml.safe_load(path.read_text()) or {}
-        values = dict(sections.get("quick" if quick else "full") or {})
+    """Defaults < NAME.yaml's ``full:`` or ``quick:`` section in ``config_dir`` < ``key=value`` overrides;
+    a missing file or section is a ConfigError, not a silent run of the defaults."""
+    path, section = config_dir / f"{spec.name}.yaml", "quick" if quick else "full"
+    if not path.is_file():
+        raise ConfigError(f"experiment {spec.name}: settings file {path} does not exist")
+    sections = yaml.safe_load(path.read_text())
+    if not isinstance(sections, dict) or section not in sections:
+        raise ConfigError(f"experiment {spec.name}: {path} has no `{section}:` section")
+    values: dict[str, Any] = dict(sections[section] or {})
     for text in overrides:
         merge(values, *parse_override(text))
     try:

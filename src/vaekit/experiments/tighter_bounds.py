@@ -29,12 +29,12 @@ from vaekit.evaluate.ais import ais_log_likelihood_estimate
 from vaekit.evaluate.likelihood import log_likelihood_estimate, prior_log_likelihood_estimate
 from vaekit.evaluate.quadrature import log_likelihood_by_quadrature
 from vaekit.experiments.common import dataset, train_model
-from vaekit.experiments.registry import CONFIG_DIR, experiment
+from vaekit.experiments.registry import experiment
 from vaekit.experiments.report import Report
 from vaekit.models import load
+from vaekit.presets import PRESET_DIR
 
-PRESETS = CONFIG_DIR.parent
-# name: (label, preset in configs/, overrides) — shared with bench/likelihood.py
+# name: (label, preset, overrides) — shared with bench/likelihood.py
 MODEL_ROWS = {
     "vae": ("VAE", "mnist_iwae_arch.yaml", []),
     "iwae5": ("IWAE k=5 (DReG)", "mnist_iwae.yaml", ["objective.num_samples=5"]),
@@ -77,7 +77,7 @@ class Settings:
 def row_config(row: str, overrides: list[str] = ()):
     """The run config of ``MODEL_ROWS[row]`` (preset + the row's overrides + ``overrides``)."""
     _, preset, row_overrides = MODEL_ROWS[row]
-    return load_config(PRESETS / preset, [*row_overrides, *overrides])
+    return load_config(PRESET_DIR / preset, [*row_overrides, *overrides])
 
 
 def trained_model(row: str, settings: Settings, train) -> torch.nn.Module:
