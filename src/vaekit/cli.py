@@ -11,7 +11,9 @@ def _train(args) -> None:
     from vaekit.config import load_config
     from vaekit.presets import preset_path
     from vaekit.runs import CONFIG_FILE, train_run
+    from vaekit.train.distributed import quiet_other_ranks
 
+    quiet_other_ranks()                  # under torchrun, ranks other than 0 print errors only
     if args.resume:
         if args.config is not None:  # `train --resume RUN a.b=c`: the first override lands in `config`
             args.overrides.insert(0, args.config)
@@ -409,13 +411,15 @@ def main(argv: list[str] | None = None) -> int:
     from vaekit.config import ConfigError
     from vaekit.data import DataError
     from vaekit.train import CheckpointError, TrainingError
+    from vaekit.train.distributed import DistributedError, error_prefix
 
     try:
         args.handler(args)
-    except (ConfigError, DataError, CheckpointError, TrainingError, FileNotFoundError, FileExistsError,
-            ValueError, KeyError) as error:
+    except (ConfigError, DataError, CheckpointError, TrainingError, DistributedError, FileNotFoundError,
+            FileExistsError, ValueError, KeyError) as error:
         message = error.args[0] if isinstance(error, KeyError) and error.args else error
-        print(f"vaekit {args.command}: error: {message}", file=sys.stderr)
+        if error_prefix() is not None:   # None: another rank of a torchrun launch, whose rank 0 says the same
+            print(f"vaekit {args.command}: error: {error_prefix()}{message}", file=sys.stderr)
         return 2
     return 0
 

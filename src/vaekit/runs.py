@@ -16,6 +16,7 @@ from vaekit.evaluate.estimators import check_estimator_config
 from vaekit.models import MODELS, Model, load
 from vaekit.objectives.elbo import check_objective_for_model
 from vaekit.train import History, Trainer
+from vaekit.train.distributed import distributed_session
 from vaekit.train.trainer import prepare_images
 
 CONFIG_FILE, VOCABULARY_FILE = "config.yaml", "vocab.json"
@@ -44,29 +45,33 @@ def build_model(config: RunConfig, data: ImageData | TextData) -> Model:
 
 
 def train_run(config: RunConfig, resume: bool = False) -> tuple[Model, History]:
-    """Train what ``config`` describes into ``config.run_dir`` (or continue it with ``resume``)."""
+    """Train what ``config`` describes into ``config.run_dir`` (or continue it with ``resume``); under
+    torchrun as one rank of a data-parallel run (``vaekit.train.distributed``)."""
     run_dir = Path(config.run_dir)
     if not resume and (run_dir / "checkpoint").exists():
         raise FileExistsError(f"{run_dir} already holds a trained run: continue it with "
                               f"`vaekit train --resume {run_dir}` or set run_dir=... to a new folder")
     trainer = Trainer(config.train, config.objective, binarize=config.data.binarize, run_dir=run_dir)  # checks first
-    data = load_data(config, "train")
-    if config.data.valid_split:
-        train, valid = data, load_data(config, config.data.valid_split,
-                                         data.vocabulary if isinstance(data, TextData) else None)
-    else:
-        train, valid = split_train_valid(data, config.data.valid_fraction, config.train.seed)
-    torch.manual_seed(config.train.seed)                  # the initial weights depend on the seed alone
-    model = build_model(config, data)
-    check_objective_for_model(config.objective, model)
-    if config.evaluate.importance_samples > 0:           # evaluate.* is read after training: refuse it now
-        check_estimator_config(config.evaluate)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    save_config(dataclasses.replace(config, model=model.config), run_dir / CONFIG_FILE)
-    if isinstance(data, TextData):                        # the Trainer takes the token tensors
-        data.vocabulary.save(run_dir / VOCABULARY_FILE)
-        train, valid = train.tokens, None if valid is None else valid.tokens
-    history = trainer.fit(model, train, valid, resume=resume)
+    with distributed_session(config) as distributed:     # None unless this process is a rank under torchrun
+        data = load_data(config, "train")
+        if config.data.valid_split:
+            train, valid = data, load_data(config, config.data.valid_split,
+                                             data.vocabulary if isinstance(data, TextData) else None)
+        else:
+            train, valid = split_train_valid(data, config.data.valid_fraction, config.train.seed)
+        torch.manual_seed(config.train.seed)              # the initial weights depend on the seed alone
+        model = build_model(config, data)
+        check_objective_for_model(config.objective, model)
+        if config.evaluate.importance_samples > 0:       # evaluate.* is read after training: refuse it now
+            check_estimator_config(config.evaluate)
+        if distributed is None or distributed.is_main:   # rank 0 alone writes the run folder
+            run_dir.mkdir(parents=True, exist_ok=True)
+            save_config(dataclasses.replace(config, model=model.config), run_dir / CONFIG_FILE)
+            if isinstance(data, TextData):
+                data.vocabulary.save(run_dir / VOCABULARY_FILE)
+        if isinstance(data, TextData):                    # the Trainer takes the token tensors
+            train, valid = train.tokens, None if valid is None else valid.tokens
+        history = trainer.fit(model, train, valid, resume=resume, distributed=distributed)
     return model, history
 
 

@@ -11,9 +11,15 @@ Objectives see the optimizer step (for KL and regularizer schedules) and the dat
 each stepped by its own optimizer on the model's ``parameter_groups()``. With
 ``train.pretrain_epochs`` the first epochs train with KL weight 0 and no regularizers, and
 ``train.reset_decoder`` re-initialises the decoder after them (Li et al. 2019).
+
+Given a ``Distributed`` (a rank under torchrun), each global batch is split over the ranks, the
+random draws of a rank are its rows of the global batch's draws, the gradients of each optimizer
+are averaged by DDP, the epoch's terms are summed over the ranks, and rank 0 alone reports, logs
+and checkpoints (see ``vaekit.train.distributed``).
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import time
@@ -30,6 +36,8 @@ from vaekit.models.base import Model
 from vaekit.objectives import OBJECTIVES
 from vaekit.objectives.elbo import check_objective, check_objective_for_model
 from vaekit.train.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from vaekit.train.distributed import BACKENDS, Distributed
+from vaekit.train.global_noise import GlobalBatchNoise
 from vaekit.train.logging import RunLogger
 
 BINARIZATIONS = ("none", "dynamic", "static", "threshold")
@@ -88,10 +96,12 @@ class Trainer:
         self.run_dir = Path(run_dir) if run_dir is not None else None
         if binarize not in BINARIZATIONS:
             raise ValueError(f"binarize must be one of {', '.join(BINARIZATIONS)}, got {binarize!r}")
+        if train.backend not in BACKENDS:
+            raise ConfigError(f"train.backend must be one of {', '.join(BACKENDS)}, got {train.backend!r}")
 
     # ------------------------------------------------------------------------------
     def fit(self, model: Model, data: ImageData | torch.Tensor, valid: ImageData | torch.Tensor | None = None,
-            resume: bool = False) -> History:
+            resume: bool = False, distributed: Distributed | None = None) -> History:
         config = self.config
         check_objective_for_model(self.objective_config, model)
         torch.set_flush_denormal(True)
@@ -99,6 +109,11 @@ class Trainer:
             torch.set_num_threads(config.threads)
         images = self._checked(model, data, "training data")
         valid_images = None if valid is None else self._checked(model, valid, "validation data", fixed=True)
+        main = distributed is None or distributed.is_main
+        if distributed is not None:
+            self._check_shards(images, distributed)
+            model.to(distributed.device)
+            valid_images = None if valid_images is None else valid_images.to(distributed.device)
 
         torch.manual_seed(config.seed)
         generator = torch.Generator().manual_seed(config.seed)
@@ -128,15 +143,20 @@ class Trainer:
             generator.set_state(state["data_rng"])
             torch.set_rng_state(state["torch_rng"])
             start_epoch, step = state["epoch"], state["step"]
-        logger = RunLogger(self.run_dir, start_epoch, step if resume else None) if self.run_dir else None
+        averagers = None if distributed is None else {      # one DDP per optimizer (see distributed.py)
+            name: distributed.gradient_averager(optimizers[name].param_groups[0]["params"]) for name in optimizers}
+        logger = RunLogger(self.run_dir, start_epoch, step if resume else None) if self.run_dir and main else None
         history = History([] if logger is None else list(logger.rows))
         fit_started = time.perf_counter()
+        if distributed is not None:
+            distributed.begin_training()
         try:
             for epoch in range(start_epoch + 1, config.epochs + 1):
                 started = time.perf_counter()
                 if epoch == config.pretrain_epochs + 1 and config.pretrain_epochs and config.reset_decoder:
                     reset_decoder(model, optimizer)
-                train_terms, step = self._train_epoch(model, images, optimizers, generator, epoch, step)
+                train_terms, step = self._train_epoch(model, images, optimizers, generator, epoch, step,
+                                                      distributed, averagers)
                 scheduler.step()
                 row = {"epoch": epoch, "step": step, **{f"train_{k}": v for k, v in train_terms.items()}}
                 if valid_images is not None:
@@ -144,13 +164,16 @@ class Trainer:
                     row.update(self._diagnostics(model, valid_images))
                 row["seconds"] = time.perf_counter() - started
                 history.epochs.append(row)
-                self._report(row, model)
+                if main:
+                    self._report(row, model)
                 if logger is not None:
                     logger.log(row, step)
                 out_of_time = (config.time_limit_minutes is not None
                                and time.perf_counter() - fit_started >= 60 * config.time_limit_minutes)
+                if distributed is not None:
+                    out_of_time = distributed.decide(out_of_time)             # rank 0's clock decides
                 last = epoch == config.epochs or out_of_time
-                if self.run_dir is not None and (epoch % config.checkpoint_every == 0 or last):
+                if self.run_dir is not None and main and (epoch % config.checkpoint_every == 0 or last):
                     save_checkpoint(self.run_dir, model, {
                         "epoch": epoch, "step": step, "optimizer": optimizer.state_dict(),
                         **({"discriminator_optimizer": optimizers["discriminator"].state_dict()}
@@ -158,7 +181,8 @@ class Trainer:
                         "scheduler": scheduler.state_dict(), "data_rng": generator.get_state(),
                         "torch_rng": torch.get_rng_state()})
                 if out_of_time:
-                    tqdm.write(f"time limit of {config.time_limit_minutes} min reached after epoch {epoch}")
+                    if main:
+                        tqdm.write(f"time limit of {config.time_limit_minutes} min reached after epoch {epoch}")
                     break
         finally:
             if logger is not None:
@@ -180,6 +204,15 @@ class Trainer:
         binary = model.check_input(binarize_static(images, seed=12345), source)
         return binary if fixed else images.view_as(binary)
 
+    def _check_shards(self, images: torch.Tensor, distributed: Distributed) -> None:
+        """Every rank holds the same training data and gets at least one example per epoch."""
+        distributed.agree("the training data", [len(images), *images.shape[1:]],
+                          "give every rank the same data files (and VAEKIT_DATA)")
+        size = min(len(images), self.config.epoch_size or len(images))
+        if size < distributed.world_size:
+            raise ConfigError(f"an epoch of {size} examples cannot be split over {distributed.world_size} "
+                              "processes: use more data or fewer processes")
+
     def _batch(self, images: torch.Tensor, index: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         x = images[index]
         return binarize_dynamic(x, generator) if self.binarize == "dynamic" else x
@@ -200,7 +233,7 @@ class Trainer:
         row.update({f"valid_kl_d{d:02d}": v for d, v in enumerate(found["kl_per_dimension"])})
         return row
 
-    def _train_epoch(self, model, images, optimizers, generator, epoch, step):
+    def _train_epoch(self, model, images, optimizers, generator, epoch, step, distributed=None, averagers=None):
         model.train()
         config = self.config
         objective_config = self._objective_config(epoch)
@@ -213,10 +246,17 @@ class Trainer:
         else:
             batches = iterate_minibatches(size, config.batch_size, shuffle=True, generator=generator)
         bar = tqdm(batches, total=math.ceil(size / config.batch_size), desc=f"epoch {epoch}",
-                   disable=not config.progress, leave=False, unit="batch")
+                   disable=not config.progress or (distributed is not None and not distributed.is_main),
+                   leave=False, unit="batch")
         for batch_index, index in enumerate(bar):
-            x = self._batch(images, index, generator)
-            losses, terms = self.objective(model, x, objective_config, step=step, dataset_size=len(images))
+            x = self._batch(images, index, generator)       # binarized as one batch: the same draws on any rank
+            count, weight, noise = len(index), 1.0, contextlib.nullcontext()
+            if distributed is not None:                     # this rank's rows, loss weight W·B_r/B and draws
+                rows, count = distributed.shard(len(index), config.batch_size)
+                x, weight = x[rows].to(distributed.device), distributed.world_size * count / len(index)
+                noise = GlobalBatchNoise(rows, len(index))
+            with noise:
+                losses, terms = self.objective(model, x, objective_config, step=step, dataset_size=len(images))
             losses = losses if isinstance(losses, dict) else {"model": losses}
             for name, loss in losses.items():
                 if not torch.isfinite(loss):
@@ -226,6 +266,8 @@ class Trainer:
             for name, loss in losses.items():
                 parameters = optimizers[name].param_groups[0]["params"]
                 optimizers[name].zero_grad(set_to_none=True)
+                if averagers is not None:                   # DDP: this backward averages the gradients over ranks
+                    loss = averagers[name](loss * weight)
                 loss.backward(inputs=parameters if len(losses) > 1 else None)
                 if config.grad_clip is not None:
                     norm = torch.nn.utils.clip_grad_norm_(parameters, config.grad_clip)
@@ -233,8 +275,11 @@ class Trainer:
                         raise TrainingError(f"non-finite gradient at epoch {epoch}, batch {batch_index}")
                 optimizers[name].step()
             step += 1
-            for key, value in terms.items():
-                totals[key] = totals.get(key, 0.0) + value.detach() * len(index)
+            if count:
+                for key, value in terms.items():
+                    totals[key] = totals.get(key, 0.0) + value.detach() * count
+        if distributed is not None:
+            totals = distributed.sum_over_ranks(totals)
         return {k: float(v) / size for k, v in totals.items()}, step
 
     @torch.no_grad()
