@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import warnings
 from pathlib import Path
 
 
@@ -413,6 +414,8 @@ def main(argv: list[str] | None = None) -> int:
     from vaekit.train import CheckpointError, TrainingError
     from vaekit.train.distributed import DistributedError, error_prefix
 
+    warnings.showwarning = lambda message, *_, **__: print(f"vaekit {args.command}: warning: {message}",
+                                                           file=sys.stderr)
     try:
         args.handler(args)
     except (ConfigError, DataError, CheckpointError, TrainingError, DistributedError, FileNotFoundError,
@@ -420,6 +423,14 @@ def main(argv: list[str] | None = None) -> int:
         message = error.args[0] if isinstance(error, KeyError) and error.args else error
         if error_prefix() is not None:   # None: another rank of a torchrun launch, whose rank 0 says the same
             print(f"vaekit {args.command}: error: {error_prefix()}{message}", file=sys.stderr)
+        return 2
+    except (MemoryError, RuntimeError) as error:    # sizes too large for this machine; other errors are bugs
+        text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        if isinstance(error, RuntimeError) and "memory" not in text:
+            raise
+        if error_prefix() is not None:
+            print(f"vaekit {args.command}: error: {error_prefix()}out of memory ({text}); use smaller sizes or "
+                  "batches", file=sys.stderr)
         return 2
     return 0
 
