@@ -125,6 +125,9 @@ class TrainConfig:
     discriminator_betas: tuple[float, ...] = (0.5, 0.9)  # FactorVAE: (0.5, 0.9); DCGAN: (0.5, 0.999)
     backend: str = "auto"            # under torchrun: auto (nccl with CUDA, else gloo) | gloo | nccl
     distributed_timeout_minutes: float = 10.0  # under torchrun: wait this long for the other ranks
+    device: str = "auto"             # auto (cuda when torch sees a GPU, else cpu) | cpu | cuda
+    precision: str = "fp32"          # fp32 | bf16 | fp16 (torch.autocast; fp16 with loss scaling)
+    compile: bool = False            # torch.compile the model's networks (needs a C++ compiler on CPUs)
 
 
 @dataclass(frozen=True)

@@ -73,7 +73,7 @@ def _trainer_state(path: Path) -> dict[str, Any]:
     try:
         with warnings.catch_warnings():          # torch warns about pickle protocols of files it then refuses
             warnings.simplefilter("ignore")
-            state = torch.load(path, weights_only=True)
+            state = torch.load(path, weights_only=True, map_location="cpu")   # a GPU run resumes anywhere
     except (pickle.UnpicklingError, RuntimeError, EOFError, AttributeError, ValueError, TypeError) as error:
         raise ValueError(f"{path} is damaged or not a vaekit checkpoint ({type(error).__name__})") from None
     if not isinstance(state, dict):

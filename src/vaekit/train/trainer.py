@@ -16,6 +16,11 @@ Given a ``Distributed`` (a rank under torchrun), each global batch is split over
 random draws of a rank are its rows of the global batch's draws, the gradients of each optimizer
 are averaged by DDP, the epoch's terms are summed over the ranks, and rank 0 alone reports, logs
 and checkpoints (see ``vaekit.train.distributed``).
+
+``train.device`` holds the model and the training data on a GPU (moved once), ``train.precision``
+runs the objective under autocast (bf16, or fp16 with a loss scaler) and ``train.compile`` compiles
+the model's networks (see ``vaekit.train.device``). Under torchrun the rank's device decides and the
+data stays on the CPU, the rank's rows moving per batch.
 """
 from __future__ import annotations
 
@@ -36,6 +41,7 @@ from vaekit.models.base import Model
 from vaekit.objectives import OBJECTIVES
 from vaekit.objectives.elbo import check_objective, check_objective_for_model
 from vaekit.train.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from vaekit.train.device import autocast, check_compile, check_precision, compile_networks, grad_scaler, resolve_device
 from vaekit.train.distributed import BACKENDS, Distributed
 from vaekit.train.global_noise import GlobalBatchNoise
 from vaekit.train.logging import RunLogger
@@ -98,6 +104,10 @@ class Trainer:
             raise ValueError(f"binarize must be one of {', '.join(BINARIZATIONS)}, got {binarize!r}")
         if train.backend not in BACKENDS:
             raise ConfigError(f"train.backend must be one of {', '.join(BACKENDS)}, got {train.backend!r}")
+        self.device = resolve_device(train.device)
+        check_precision(train.precision)
+        if train.compile:
+            check_compile(self.device)
 
     # ------------------------------------------------------------------------------
     def fit(self, model: Model, data: ImageData | torch.Tensor, valid: ImageData | torch.Tensor | None = None,
@@ -110,13 +120,25 @@ class Trainer:
         images = self._checked(model, data, "training data")
         valid_images = None if valid is None else self._checked(model, valid, "validation data", fixed=True)
         main = distributed is None or distributed.is_main
+        device = self.device
         if distributed is not None:
             self._check_shards(images, distributed)
-            model.to(distributed.device)
-            valid_images = None if valid_images is None else valid_images.to(distributed.device)
+            if config.device != "auto" and distributed.device.type != config.device:
+                raise ConfigError(f"train.device={config.device} but this rank trains on {distributed.device.type} "
+                                  f"(train.backend={config.backend}): set train.device=auto under torchrun")
+            device = distributed.device
+        else:
+            images = images.to(device)                      # once: batches are index slices on the device
+        model.to(device)
+        valid_images = None if valid_images is None else valid_images.to(device)
+        if config.compile:
+            compile_networks(model)
 
         torch.manual_seed(config.seed)
         generator = torch.Generator().manual_seed(config.seed)
+        noise_generator = generator if images.device.type == "cpu" else \
+            torch.Generator(images.device).manual_seed(config.seed)   # dynamic binarization draws on the device
+        scaler = grad_scaler(device, config.precision)
         groups = model.parameter_groups() if hasattr(model, "parameter_groups") else {"model": list(model.parameters())}
         optimizer = make_optimizer(config, groups["model"])
         optimizers = {"model": optimizer}
@@ -142,6 +164,12 @@ class Trainer:
             scheduler.load_state_dict(state["scheduler"])
             generator.set_state(state["data_rng"])
             torch.set_rng_state(state["torch_rng"])
+            if "binarize_rng" in state and noise_generator is not generator:
+                noise_generator.set_state(state["binarize_rng"])
+            if "cuda_rng" in state and device.type == "cuda":
+                torch.cuda.set_rng_state(state["cuda_rng"], device)
+            if "grad_scaler" in state and scaler is not None:
+                scaler.load_state_dict(state["grad_scaler"])
             start_epoch, step = state["epoch"], state["step"]
         averagers = None if distributed is None else {      # one DDP per optimizer (see distributed.py)
             name: distributed.gradient_averager(optimizers[name].param_groups[0]["params"]) for name in optimizers}
@@ -155,8 +183,8 @@ class Trainer:
                 started = time.perf_counter()
                 if epoch == config.pretrain_epochs + 1 and config.pretrain_epochs and config.reset_decoder:
                     reset_decoder(model, optimizer)
-                train_terms, step = self._train_epoch(model, images, optimizers, generator, epoch, step,
-                                                      distributed, averagers)
+                train_terms, step = self._train_epoch(model, images, optimizers, generator, noise_generator, scaler,
+                                                      epoch, step, distributed, averagers)
                 scheduler.step()
                 row = {"epoch": epoch, "step": step, **{f"train_{k}": v for k, v in train_terms.items()}}
                 if valid_images is not None:
@@ -179,7 +207,8 @@ class Trainer:
                         **({"discriminator_optimizer": optimizers["discriminator"].state_dict()}
                            if "discriminator" in optimizers else {}),
                         "scheduler": scheduler.state_dict(), "data_rng": generator.get_state(),
-                        "torch_rng": torch.get_rng_state()})
+                        "torch_rng": torch.get_rng_state(), **self._device_state(noise_generator, generator,
+                                                                                  device, scaler)})
                 if out_of_time:
                     if main:
                         tqdm.write(f"time limit of {config.time_limit_minutes} min reached after epoch {epoch}")
@@ -213,6 +242,16 @@ class Trainer:
             raise ConfigError(f"an epoch of {size} examples cannot be split over {distributed.world_size} "
                               "processes: use more data or fewer processes")
 
+    @staticmethod
+    def _device_state(noise_generator, generator, device, scaler) -> dict:
+        """What a checkpoint holds beyond a CPU fp32 run's: the device's random states, the loss scale."""
+        state = {} if noise_generator is generator else {"binarize_rng": noise_generator.get_state()}
+        if device.type == "cuda":
+            state["cuda_rng"] = torch.cuda.get_rng_state(device)
+        if scaler is not None:
+            state["grad_scaler"] = scaler.state_dict()
+        return state
+
     def _batch(self, images: torch.Tensor, index: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         x = images[index]
         return binarize_dynamic(x, generator) if self.binarize == "dynamic" else x
@@ -233,7 +272,10 @@ class Trainer:
         row.update({f"valid_kl_d{d:02d}": v for d, v in enumerate(found["kl_per_dimension"])})
         return row
 
-    def _train_epoch(self, model, images, optimizers, generator, epoch, step, distributed=None, averagers=None):
+    def _train_epoch(self, model, images, optimizers, generator, noise_generator, scaler, epoch, step,
+                     distributed=None, averagers=None):
+        """One pass over ``images``: permutations from ``generator``, binarization draws from
+        ``noise_generator`` (the same one on the CPU), fp16 loss scaling by ``scaler`` (or None)."""
         model.train()
         config = self.config
         objective_config = self._objective_config(epoch)
@@ -249,13 +291,13 @@ class Trainer:
                    disable=not config.progress or (distributed is not None and not distributed.is_main),
                    leave=False, unit="batch")
         for batch_index, index in enumerate(bar):
-            x = self._batch(images, index, generator)       # binarized as one batch: the same draws on any rank
+            x = self._batch(images, index, noise_generator)  # binarized as one batch: the same draws on any rank
             count, weight, noise = len(index), 1.0, contextlib.nullcontext()
             if distributed is not None:                     # this rank's rows, loss weight W·B_r/B and draws
                 rows, count = distributed.shard(len(index), config.batch_size)
                 x, weight = x[rows].to(distributed.device), distributed.world_size * count / len(index)
                 noise = GlobalBatchNoise(rows, len(index))
-            with noise:
+            with noise, autocast(x.device, config.precision):
                 losses, terms = self.objective(model, x, objective_config, step=step, dataset_size=len(images))
             losses = losses if isinstance(losses, dict) else {"model": losses}
             for name, loss in losses.items():
@@ -268,12 +310,21 @@ class Trainer:
                 optimizers[name].zero_grad(set_to_none=True)
                 if averagers is not None:                   # DDP: this backward averages the gradients over ranks
                     loss = averagers[name](loss * weight)
+                if scaler is not None:                      # fp16: backward of s·L (overflow skips the step)
+                    loss = scaler.scale(loss)
                 loss.backward(inputs=parameters if len(losses) > 1 else None)
                 if config.grad_clip is not None:
+                    if scaler is not None:
+                        scaler.unscale_(optimizers[name])
                     norm = torch.nn.utils.clip_grad_norm_(parameters, config.grad_clip)
-                    if not torch.isfinite(norm):
+                    if not torch.isfinite(norm) and scaler is None:
                         raise TrainingError(f"non-finite gradient at epoch {epoch}, batch {batch_index}")
-                optimizers[name].step()
+                if scaler is not None:
+                    scaler.step(optimizers[name])
+                else:
+                    optimizers[name].step()
+            if scaler is not None:
+                scaler.update()
             step += 1
             if count:
                 for key, value in terms.items():
