@@ -24,6 +24,8 @@ demo: setup
 	@echo "report: runs/demo/report (metrics.json, loss_curve.png, samples.png, reconstructions.png, interpolation.png)"
 
 test: setup
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq chromium >/dev/null 2>&1; } \
+		|| echo "chromium not installed: the browser tests of vaekit serve will skip (apt-get install -y chromium)"
 	VAEKIT_DATA=$${VAEKIT_DATA:-$(abspath ../shared/data)} $(BIN)/python -m pytest -q
 
 bench: setup
