@@ -69,7 +69,7 @@ def test_bad_input_exits_2_with_a_message(tmp_path, capsys):
 def test_every_command_has_help(capsys):
     commands = build_parser()._subparsers._group_actions[0].choices
     assert set(commands) == {"train", "evaluate", "sample", "reconstruct", "interpolate", "report", "experiment",
-                             "presets"}
+                             "presets", "serve"}
     for name in commands:
         with pytest.raises(SystemExit) as exit_:
             main([name, "--help"])

@@ -320,6 +320,12 @@ def _experiment(args) -> None:
     print(f"written: {out}/report.md, {out}/results.json and {len(report.figures)} figure(s)")
 
 
+def _serve(args) -> None:
+    from vaekit.serve.app import serve
+
+    serve(args.run_dir, host=args.host, port=args.port)
+
+
 def _presets(args) -> None:
     from vaekit.presets import available_presets, preset_path
 
@@ -404,6 +410,13 @@ def build_parser() -> argparse.ArgumentParser:
                                               "(copy it to edit: `vaekit presets NAME > my.yaml`).")
     presets.add_argument("name", nargs="?", help="a preset to print")
     presets.set_defaults(handler=_presets)
+    serve = commands.add_parser("serve", help="explore a run's latent space in the browser (local web server)",
+                                description="Serve a page to explore an image run: latent map, interpolation, "
+                                            "traversals, samples. Binds 127.0.0.1 unless --host says otherwise.")
+    serve.add_argument("run_dir", help="a run folder written by `vaekit train` (vae or autoencoder)")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    serve.set_defaults(handler=_serve)
     return parser
 
 
