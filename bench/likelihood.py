@@ -126,10 +126,10 @@ def verdicts(results: dict) -> list[dict]:
 
 def print_table(stored: dict) -> None:
     results, host = stored["results"], stored.get("host", {})
-    print(f"host: {host.get('machine', '?')}; float32 GEMM {host.get('gemm_gflops_1thread', 0):.1f} GFLOP/s on "
-          f"1 thread, {host.get('gemm_gflops', 0):.1f} on {host.get('threads', '?')}")
+    print(f"latest host: {host.get('machine', '?')}; float32 GEMM {host.get('gemm_gflops_1thread', 0):.1f} GFLOP/s "
+          f"on 1 thread, {host.get('gemm_gflops', 0):.1f} on {host.get('threads', '?')} (GEMM/thr: each row's host)")
     header = (f"{'data':8} {'model':40} {'NLL (−L_k)':>15} {'ELBO':>8} {'gap':>6} {'AU':>4} {'epochs':>7} "
-              f"{'train min':>9} {'paper':>7} {'pythae':>7}")
+              f"{'train min':>9} {'GEMM/thr':>8} {'paper':>7} {'pythae':>7}")
     print(header)
     print("-" * len(header))
     for key in sorted(results, key=lambda key: (list(DATASETS).index(results[key]["dataset"]),
@@ -139,6 +139,7 @@ def print_table(stored: dict) -> None:
         pythae = PYTHAE.get((r["dataset"], r["row"]))
         print(f"{r['dataset']:8} {r['label']:40} {r['nll']:8.2f} ± {r['nll_standard_error']:4.2f} {-r['elbo']:8.2f} "
               f"{r['gap']:6.2f} {r['active_units']:4d} {r['epochs']:7d} {r['train_minutes']:9.1f} "
+              f"{r.get('gemm_gflops_1thread', float('nan')):8.1f} "
               f"{paper if paper else '–':>7} {pythae if pythae else '–':>7}")
     examples = "/".join(str(n) for n in sorted({r["test_examples"] for r in results.values()}))
     samples = "/".join(str(k) for k in sorted({r["importance_samples"] for r in results.values()}))
@@ -190,6 +191,7 @@ def main() -> None:
         for future, (dataset, row) in futures.items():
             result = future.result()
             result["command"] = command
+            result["gemm_gflops_1thread"] = round(one_thread, 1)     # hosts differ from day to day: per row
             stored["results"][f"{dataset}/{row}"] = result
             stored["verdicts"] = verdicts(stored["results"])
             out.parent.mkdir(parents=True, exist_ok=True)
