@@ -212,6 +212,7 @@ CASES = [
          yaml_file("model:\n  latent_dim: -3\n"), "model.latent_dim"),
     Case("config-missing", ["train", "{case}/missing.yaml"], nothing, "missing.yaml"),
     Case("override-negative-size", [*TRAIN, "model.latent_dim=-1"], nothing, "model.latent_dim"),
+    Case("override-zero-latent", [*TRAIN, "model.latent_dim=0"], nothing, "model.latent_dim"),
     Case("override-zero-hidden", [*TRAIN, "model.hidden=[16, 0]"], nothing, "model.hidden[1]"),
     Case("override-negative-lr", [*TRAIN, "train.lr=-1"], nothing, "train.lr"),
     Case("override-zero-batch", [*TRAIN, "train.batch_size=0"], nothing, "train.batch_size"),

@@ -42,9 +42,10 @@ RANGES: dict[str, Range] = {
     "DataConfig.valid_fraction": FRACTION_BELOW_1,
     "DataConfig.max_length": SIZE,
     **{f"ModelConfig.{name}": SIZE for name in (
-        "latent_dim", "hidden", "conv_channels", "image_shape", "pixelcnn_layers", "pixelcnn_channels",
+        "hidden", "conv_channels", "image_shape", "pixelcnn_layers", "pixelcnn_channels",
         "discriminator_hidden", "embedding_dim", "rnn_hidden", "flow_length", "flow_scales", "flow_hidden",
         "flow_context", "prior_components", "latent_dims", "hidden_upper")},
+    "ModelConfig.latent_dim": COUNT,        # 0: the language model (no latent); image models need ≥ 1
     "ModelConfig.vocab_size": COUNT,
     "ModelConfig.likelihood_scale": POSITIVE,
     "ModelConfig.word_dropout": PROBABILITY,

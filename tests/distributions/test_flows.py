@@ -292,10 +292,12 @@ def test_bad_flow_config_fails_before_the_run_folder_is_made(tmp_path):
 
     np.save(tmp_path / "images.npy", np.random.default_rng(0).random((20, 4, 4)).astype(np.float32))
     run_dir = tmp_path / "run"
-    config = load_config(overrides=[f"data.name={tmp_path / 'images.npy'}", f"run_dir={run_dir}",
-                                    "model.posterior=planar", "model.flow_length=0", "train.progress=false"])
-    with pytest.raises(ConfigError, match="model.flow_length"):
-        train_run(config)
+    overrides = [f"data.name={tmp_path / 'images.npy'}", f"run_dir={run_dir}", "model.posterior=planar",
+                 "train.progress=false"]
+    with pytest.raises(ConfigError, match="model.flow_length must be ≥ 1, got 0"):   # refused when read
+        load_config(overrides=[*overrides, "model.flow_length=0"])
+    with pytest.raises(ConfigError, match="model.flow_context"):                      # refused by the model
+        train_run(load_config(overrides=[*overrides, "model.posterior=iaf", "model.flow_context=0"]))
     assert not run_dir.exists()
 
 

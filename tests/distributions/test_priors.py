@@ -261,11 +261,9 @@ def test_unknown_prior_is_refused():
 def test_zero_components_are_refused_before_a_run_folder_exists(prior, tmp_path):
     with pytest.raises(ConfigError, match="model.prior_components must be >= 1, got 0"):
         VAE(image_shape=SHAPE, prior=prior, prior_components=0)
-    from vaekit.runs import train_run
-    config = load_config(overrides=[f"model.prior={prior}", "model.prior_components=0", "model.latent_dim=2",
-                                    "train.epochs=1", f"run_dir={tmp_path / 'run'}"])
-    with pytest.raises(ConfigError, match="model.prior_components"):
-        train_run(config)
+    with pytest.raises(ConfigError, match="model.prior_components must be ≥ 1, got 0"):   # refused when read
+        load_config(overrides=[f"model.prior={prior}", "model.prior_components=0", "model.latent_dim=2",
+                               "train.epochs=1", f"run_dir={tmp_path / 'run'}"])
     assert not (tmp_path / "run").exists()
 
 

@@ -1,4 +1,5 @@
 """One table of model configurations driving the generic checks every model must pass."""
+import json
 import pytest
 import torch
 
@@ -146,7 +147,12 @@ def test_loading_a_damaged_model_names_the_file(tmp_path):
     model.save(tmp_path)
     weights = tmp_path / "model.safetensors"
     weights.write_bytes(weights.read_bytes()[:100])
-    with pytest.raises(ValueError, match="model.safetensors is damaged"):
+    with pytest.raises(ValueError, match="model.safetensors does not match the SHA-256 recorded in model.json"):
+        load(tmp_path)
+    spec = json.loads((tmp_path / "model.json").read_text())
+    del spec["weights_sha256"]                                   # a model saved before checksums were recorded
+    (tmp_path / "model.json").write_text(json.dumps(spec))
+    with pytest.raises(ValueError, match="model.safetensors is damaged or half-written"):
         load(tmp_path)
     with pytest.raises(FileNotFoundError, match="no saved model"):
         load(tmp_path / "nowhere")

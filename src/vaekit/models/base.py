@@ -35,6 +35,8 @@ class Model(nn.Module):
         config = dataclasses.replace(config or ModelConfig(kind=self.kind), **fields)
         if self.input_kind == "images" and len(config.image_shape) != 3:
             raise ConfigError(f"model.image_shape must be (C, H, W), got {config.image_shape}")
+        if self.input_kind == "images" and config.latent_dim < 1:
+            raise ConfigError(f"model.latent_dim must be ≥ 1, got {config.latent_dim}")
         self.config = dataclasses.replace(config, kind=self.kind)
         self.image_shape = tuple(config.image_shape)
         self.likelihood = self._likelihood()
