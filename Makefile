@@ -1,4 +1,5 @@
-# vaekit: `make demo` trains and reports a VAE on the embedded digits; `make test` runs the tests.
+# vaekit: `make demo` trains and reports a VAE on the embedded digits; `make test` runs the tests,
+# one pytest-xdist worker per core (TEST_WORKERS=1 for one), each with one torch thread.
 # The environment is a local .venv; torch is pinned to the CPU wheel (2.13.0) before vaekit installs,
 # so pip never pulls a CUDA build. Set PYTHON to choose the interpreter.
 PYTHON ?= python3
@@ -26,7 +27,8 @@ demo: setup
 test: setup
 	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq chromium >/dev/null 2>&1; } \
 		|| echo "chromium not installed: the browser tests of vaekit serve will skip (apt-get install -y chromium)"
-	VAEKIT_DATA=$${VAEKIT_DATA:-$(abspath ../shared/data)} $(BIN)/python -m pytest -q
+	VAEKIT_DATA=$${VAEKIT_DATA:-$(abspath ../shared/data)} OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} \
+		$(BIN)/python -m pytest -q -n $${TEST_WORKERS:-auto} --dist loadscope
 
 bench: setup
 	VAEKIT_DATA=$${VAEKIT_DATA:-$(abspath ../shared/data)} $(BIN)/python bench/epoch_speed.py
