@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from html_checks import assert_self_contained
 from vaekit.cli import main
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
@@ -47,8 +48,10 @@ def test_a_flow_trains_resumes_evaluates_exactly_and_samples(data, tmp_path, cap
     assert out.read_bytes()[:4] == b"\x89PNG"
     assert main(["evaluate", str(folder), "--estimator", "ais"]) == 2
     assert "has an exact density and takes no estimator" in capsys.readouterr().err
-    assert main(["report", str(folder), "--max-examples", "50"]) == 0
+    assert main(["report", str(folder), "--max-examples", "50", "--html"]) == 0
     assert {"loss_curve.png", "metrics.json", "samples.png"} <= {p.name for p in (folder / "report").iterdir()}
+    page = assert_self_contained(folder / "report" / "report.html")           # loss curve and samples
+    assert len(page.images()) == 2 and "reconstructions, interpolation, latent traversals" in page.text
     assert main(["reconstruct", str(folder)]) == 2
     assert "a realnvp has no encoder" in capsys.readouterr().err
 

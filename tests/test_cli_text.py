@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from html_checks import assert_self_contained
 from vaekit.cli import main
 from vaekit.data import Vocabulary
 
@@ -69,9 +70,14 @@ def test_text_commands_print_and_write_sentences(vae_run, command, name, capsys)
 
 
 def test_report_writes_curves_metrics_and_sentences(vae_run):
-    assert main(["report", str(vae_run), "-k", "5"]) == 0
+    assert main(["report", str(vae_run), "-k", "5", "--html"]) == 0
     names = {p.name for p in (vae_run / "report").iterdir()}
-    assert {"loss_curve.png", "metrics.json", "samples.txt", "reconstructions.txt", "interpolation.txt"} <= names
+    assert {"loss_curve.png", "metrics.json", "samples.txt", "reconstructions.txt", "interpolation.txt",
+            "report.html"} <= names
+    page = assert_self_contained(vae_run / "report" / "report.html")       # the sentences as <pre> blocks
+    assert [tag for tag, _ in page.tags].count("pre") == 3 and "latent traversals" in page.text
+    assert all((vae_run / "report" / name).read_text() in page.text
+               for name in ("samples.txt", "reconstructions.txt", "interpolation.txt"))
 
 
 def test_language_model_trains_evaluates_and_samples(tmp_path, sentences_file):

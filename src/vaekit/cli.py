@@ -260,7 +260,7 @@ def _interpolate_text(args, config, model) -> Path:
 def _report(args) -> None:
     from vaekit.runs import load_run, report_dir
     from vaekit.train.logging import read_metrics
-    from vaekit.viz import plot_curves
+    from vaekit.viz import diagnostic_columns, plot_curves, plot_diagnostics
 
     config, model = load_run(args.run_dir)
     folder = report_dir(config)
@@ -272,6 +272,8 @@ def _report(args) -> None:
             else ("elbo", "iwae_bound", "reconstruction", "kl")
             if has_prior else ("reconstruction", "squared_error"))
     print(f"written: {plot_curves(rows, folder / 'loss_curve.png', keys)}")
+    if diagnostic_columns(rows):
+        print(f"written: {plot_diagnostics(rows, folder / 'diagnostics.png')}")
     _evaluate(args)
     if codes:
         _reconstruct(argparse.Namespace(run_dir=args.run_dir, num=16, out=None))
@@ -281,6 +283,10 @@ def _report(args) -> None:
         _interpolate(argparse.Namespace(run_dir=args.run_dir, pairs=4, steps=10, method="linear", out=None))
     if has_prior and codes and model.input_kind == "images" and model.config.architecture != "pixelcnn":
         _traversals(config, model, folder / "traversals.png")
+    if args.html:
+        from vaekit.viz.html_report import write_run_report
+
+        print(f"written: {write_run_report(args.run_dir)}")
 
 
 def _traversals(config, model, path: Path) -> Path:
@@ -317,7 +323,7 @@ def _experiment(args) -> None:
     report = run_experiment(args.name, out, quick=args.quick, overrides=args.overrides)
     for check in report.checks:
         print(f"[{'held' if check['held'] else 'NOT held'}] {check['claim']}: {check['measured']}")
-    print(f"written: {out}/report.md, {out}/results.json and {len(report.figures)} figure(s)")
+    print(f"written: {out}/report.md, {out}/report.html, {out}/results.json and {len(report.figures)} figure(s)")
 
 
 def _serve(args) -> None:
@@ -360,7 +366,8 @@ def build_parser() -> argparse.ArgumentParser:
     for name, help_text in (("evaluate", "test ELBO, KL per dimension, active units and importance-sampled "
                                          "log p(x); writes RUN_DIR/report/metrics.json"),
                             ("report", "evaluate and draw every figure (loss curve, reconstructions, "
-                                       "samples, interpolation) into RUN_DIR/report")):
+                                       "samples, interpolation) into RUN_DIR/report; --html: also one "
+                                       "self-contained report.html")):
         command = run_command(name, help_text, _evaluate if name == "evaluate" else _report)
         command.add_argument("-k", "--importance-samples", type=int, help="k of the IWAE estimate (default: config)")
         command.add_argument("--max-examples", type=int, help="evaluate on the first N test images only")
@@ -382,6 +389,10 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("--sample-quality-n", type=int, default=2_000,
                              help="images per set of --sample-quality (default 2000)")
         command.add_argument("overrides", nargs="*", help="section.key=value overrides of the run config")
+        if name == "report":
+            command.add_argument("--html", action="store_true",
+                                 help="also write RUN_DIR/report/report.html: config, curves, metrics and every "
+                                      "figure in one self-contained file (images inlined)")
 
     sample = run_command("sample", "draw from the prior: mean images and pixel samples, or sentences "
                                    "(greedy and sampled decoding)", _sample)
@@ -395,7 +406,7 @@ def build_parser() -> argparse.ArgumentParser:
     interpolate.add_argument("--steps", type=int, default=10)
     interpolate.add_argument("--method", choices=("linear", "slerp"), default="linear")
     experiment = commands.add_parser(
-        "experiment", help="reproduce a claim of the VAE lecture: figures, results.json, report.md",
+        "experiment", help="reproduce a claim of the VAE lecture: figures, results.json, report.md, report.html",
         description="Run one experiment of the lecture (see --list) into reports/NAME (or --out). "
                     "key=value pairs override its settings (vaekit/configs/experiments/NAME.yaml), "
                     "e.g. data_root=../shared/data.")

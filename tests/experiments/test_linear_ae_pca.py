@@ -1,5 +1,6 @@
 import json
 
+from html_checks import assert_self_contained
 from vaekit.experiments import run_experiment
 
 
@@ -15,3 +16,5 @@ def test_linear_autoencoder_spans_the_pca_subspace(shared_data, tmp_path):
     assert results["results"]["M10"]["pca_test_squared_error"] < 0.7 * results["results"]["M2"]["pca_test_squared_error"]
     assert {"angles_and_errors.png", "reconstructions.png", "report.md"} <= {p.name for p in tmp_path.iterdir()}
     assert "![" in (tmp_path / "report.md").read_text()
+    page = assert_self_contained(tmp_path / "report.html")            # report.md's figures, inlined
+    assert len(page.images()) == len(report.figures) == 2 and report.checks[0]["claim"] in page.text

@@ -1,4 +1,4 @@
-"""An experiment's report folder: PNG figures, ``results.json`` and ``report.md``."""
+"""An experiment's report folder: PNG figures, ``results.json``, ``report.md`` and ``report.html``."""
 from __future__ import annotations
 
 import dataclasses
@@ -11,7 +11,8 @@ import torch
 
 
 class Report:
-    """Collects numbers, tables, claims and figures; ``write()`` renders results.json and report.md."""
+    """Collects numbers, tables, claims and figures; ``write()`` renders results.json, report.md and the
+    same content as one self-contained report.html (figures inlined)."""
 
     def __init__(self, out_dir: str | Path, name: str, claim: str, settings: Any, quick: bool):
         self.folder = Path(out_dir)
@@ -65,6 +66,28 @@ class Report:
             for file, caption in self.figures:
                 lines += ["", f"![{caption}]({file})", "", f"*{caption}*"]
         (self.folder / "report.md").write_text("\n".join(lines) + "\n")
+        (self.folder / "report.html").write_text(self._html(payload, seconds), encoding="utf-8")
+
+    def _html(self, payload: dict[str, Any], seconds: float) -> str:
+        """report.md's content as HTML: every text escaped, checks coloured by outcome, figures inlined."""
+        from vaekit.viz.html_page import heading, page, paragraph, png_figure, table
+
+        blocks = [paragraph(f"Claim. {self.claim}"),
+                  paragraph(f"Run: {'quick (--quick)' if self.quick else 'full'}, {seconds / 60:.1f} min on "
+                            f"{payload['machine']}."),
+                  heading("Checks"),
+                  table(["claim", "measured", "held"],
+                        [[c["claim"], c["measured"], "yes" if c["held"] else "no"] for c in self.checks],
+                        ["held" if c["held"] else "failed" for c in self.checks])]
+        for title, header, rows in self.tables:
+            blocks += [heading(title), table([str(cell) for cell in header],
+                                             [[_cell(value) for value in row] for row in rows])]
+        if self.figures:
+            blocks.append(heading("Figures"))
+            blocks += [png_figure(self.folder / file, caption) for file, caption in self.figures]
+        blocks += [heading("Settings"), table(["setting", "value"], [[key, _cell(value)] for key, value
+                                                                     in payload["settings"].items()])]
+        return page(self.name, blocks)
 
 
 def _cell(value: Any) -> str:
