@@ -33,5 +33,10 @@ test: setup
 bench: setup
 	VAEKIT_DATA=$${VAEKIT_DATA:-$(abspath ../shared/data)} $(BIN)/python bench/epoch_speed.py
 
+.PHONY: docs
+docs: setup  # the documentation site into site/ (offline); live preview: $(BIN)/mkdocs serve
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
+	@echo "site: site/index.html (live preview while editing: $(BIN)/mkdocs serve)"
+
 clean:
 	rm -rf runs build *.egg-info
