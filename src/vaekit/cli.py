@@ -283,6 +283,8 @@ def _report(args) -> None:
         _interpolate(argparse.Namespace(run_dir=args.run_dir, pairs=4, steps=10, method="linear", out=None))
     if has_prior and codes and model.input_kind == "images" and model.config.architecture != "pixelcnn":
         _traversals(config, model, folder / "traversals.png")
+    if codes and model.input_kind == "images" and model.config.architecture != "pixelcnn":
+        _latent_map(config, model, folder / "latent_map.png")
     if args.html:
         from vaekit.viz.html_report import write_run_report
 
@@ -308,6 +310,27 @@ def _traversals(config, model, path: Path) -> Path:
     ranking = "most KL first" if kl_per_dim is not None else "most code variance first"
     save_image_grid(path, images.flatten(0, 1), columns=9, row_labels=[f"z{d}" for d in order],
                     title=f"latent traversals over [−2.5, 2.5] from one test image (rows: {ranking})")
+    print(f"written: {path}")
+    return path
+
+
+def _latent_map(config, model, path: Path) -> Path | None:
+    """For 2-D codes only: the test codes by label beside E[x|z] on a 20×20 grid over [−a, a]², a the
+    99th percentile of |code| (vaekit.viz.latent_map); None, and nothing drawn, for other code sizes."""
+    import torch
+
+    from vaekit.runs import test_images
+    from vaekit.viz import latent_grid, save_latent_map
+
+    test = test_images(config, model)
+    with torch.no_grad():
+        codes = model.code(test.images[:2000])                                   # (N, D)
+        if codes.shape[1] != 2:
+            return None
+        limit = float(codes.abs().quantile(0.99))
+        grid_images = mean_or_sample(model.decode(latent_grid(20, limit)))       # (400, C, H, W)
+    save_latent_map(path, codes, None if test.labels is None else test.labels[:2000], grid_images, limit,
+                    prior_circles=hasattr(model, "prior"))
     print(f"written: {path}")
     return path
 
@@ -424,7 +447,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="explore a run's latent space in the browser (local web server)",
                                 description="Serve a page to explore an image run: latent map, interpolation, "
                                             "traversals, samples. Binds 127.0.0.1 unless --host says otherwise.")
-    serve.add_argument("run_dir", help="a run folder written by `vaekit train` (vae or autoencoder)")
+    serve.add_argument("run_dir", help="a run folder written by `vaekit train` (an image VAE or autoencoder, or a sentence VAE)")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     serve.set_defaults(handler=_serve)

@@ -1,7 +1,9 @@
-"""Tiny digits runs for the explorer: a 2-D VAE (map as is), an 8-D VAE (PCA map), an autoencoder."""
+"""Tiny runs for the explorer: digits — a 2-D VAE (map as is), an 8-D VAE (PCA map), an autoencoder —
+and a sentence VAE with a 4-D latent (PCA map) on a toy grammar of short sentences."""
 from __future__ import annotations
 
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -13,8 +15,11 @@ import pytest
 
 from vaekit.cli import main
 
-PRESET = str(Path(__file__).resolve().parents[2] / "configs" / "digits_vae.yaml")
+CONFIGS = Path(__file__).resolve().parents[2] / "configs"
+PRESET = str(CONFIGS / "digits_vae.yaml")
 FAST = ["train.progress=false", "train.device=cpu", "model.hidden=[64]", "evaluate.importance_samples=0"]
+TEXT_FAST = ["train.progress=false", "train.device=cpu", "evaluate.importance_samples=0", "data.valid_split=",
+             "model.embedding_dim=16", "model.rnn_hidden=32", "train.batch_size=16"]
 
 
 def _train(folder: Path, *overrides: str) -> Path:
@@ -41,12 +46,30 @@ def autoencoder_run(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def live_server(vae2_run):
-    """`vaekit serve` in a subprocess on a free port of 127.0.0.1: (base URL, process, its first line)."""
+def sentence_vae_run(tmp_path_factory) -> Path:
+    """The PTB preset on 400 lines of a toy grammar (every 10th line is a test sentence: 40 on the map),
+    4 latent dimensions, 32 LSTM units, 20 epochs of 23 steps (≈ 8 s); word dropout and free bits keep
+    all 4 dimensions active, so decodes differ across the map. The word "<i>red</i>" checks that the page
+    shows sentences as text, not as HTML."""
+    rng = random.Random(0)
+    subjects, verbs = ["the cat", "a dog", "the old man", "my sister"], ["sees", "likes", "finds"]
+    objects = ["the ball", "a small bird", "fish", "the <i>red</i> house by the river"]   # markup as a word
+    lines = [f"{rng.choice(subjects)} {rng.choice(verbs)} {rng.choice(objects)}"
+             + rng.choice(["", " today", " and the dog sleeps"]) for _ in range(400)]
+    folder = tmp_path_factory.mktemp("serve-text")
+    (folder / "sentences.txt").write_text("\n".join(lines) + "\n")
+    assert main(["train", str(CONFIGS / "ptb_sentence_vae.yaml"), f"data.name={folder / 'sentences.txt'}",
+                 f"run_dir={folder / 'run'}", "model.latent_dim=4", "train.epochs=20", "train.lr=0.005",
+                 "model.word_dropout=0.5", "objective.free_bits=0.5", *TEXT_FAST]) == 0
+    return folder / "run"
+
+
+def _serve(run_dir: Path):
+    """`vaekit serve` in a subprocess on a free port of 127.0.0.1: yields (base URL, process, its first line)."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    process = subprocess.Popen([sys.executable, "-m", "vaekit", "serve", str(vae2_run), "--port", str(port)],
+    process = subprocess.Popen([sys.executable, "-m", "vaekit", "serve", str(run_dir), "--port", str(port)],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                env={**os.environ, "OMP_NUM_THREADS": "1"})
     url = f"http://127.0.0.1:{port}/"
@@ -63,3 +86,13 @@ def live_server(vae2_run):
     yield url, process, process.stdout.readline()
     process.terminate()
     process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def live_server(vae2_run):
+    yield from _serve(vae2_run)
+
+
+@pytest.fixture(scope="session")
+def text_live_server(sentence_vae_run):
+    yield from _serve(sentence_vae_run)

@@ -228,7 +228,7 @@ def test_the_page_its_files_and_the_run_figures_are_served(vae2):
 def test_an_autoencoder_has_the_map_without_prior_circles_or_samples(autoencoder_run):
     client = TestClient(create_app(autoencoder_run))
     info = client.get("/api/info").json()
-    assert info["kind"] == "autoencoder" and info["prior_circles"] is None and not info["has_prior"]
+    assert (info["kind"], info["model_kind"]) == ("image", "autoencoder") and info["prior_circles"] is None and not info["has_prior"]
     assert all(d["kl"] is None for d in info["dimensions"])
     variances = [d["variance"] for d in info["dimensions"]]
     assert variances == sorted(variances, reverse=True)

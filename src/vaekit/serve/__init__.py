@@ -1,2 +1,3 @@
-"""``vaekit serve``: a local page to explore a trained image run's latent space (``app``), backed by
-batched decodes of the model (``decode``); the page's HTML, script and style ship in ``static/``."""
+"""``vaekit serve``: a local page to explore a trained image or text run's latent space (``app``),
+backed by batched decodes of the model into images or sentences (``decode``); the page's HTML, script
+and style ship in ``static/``."""

@@ -1,8 +1,9 @@
-"""The model side of ``vaekit serve``: test codes, the 2-D map and its inverse, batched decodes.
+"""The model side of ``vaekit serve``: test codes, the 2-D map and its inverse, batched decodes into
+images (mean E[x|z] and a pixel draw) or sentences (greedy and sampled, ``vaekit.viz.text``).
 
-The map shows the test set's codes μ(x) (posterior means of a VAE, f(x) of an autoencoder). A 2-D
-latent is drawn as is; a larger one through PCA, y = Wᵀ(z − m) with orthonormal columns W (D, 2)
-and m the mean code, mapped back by z = m + W y (the point of the principal plane through m).
+The map shows the test set's codes μ(x) (posterior means of a VAE or sentence VAE, f(x) of an
+autoencoder). A 2-D latent is drawn as is; a larger one through PCA, y = Wᵀ(z − m) with orthonormal
+columns W (D, 2) and m the mean code, mapped back by z = m + W y (the point of the principal plane through m).
 Under that projection the prior N(0, I) becomes N(−Wᵀm, I₂): its 1σ/2σ circles keep radius 1 and 2
 around the projection of z = 0.
 """
@@ -14,16 +15,19 @@ import math
 import torch
 from sklearn.decomposition import PCA
 
+from vaekit.data.text import EOS, Vocabulary
 from vaekit.evaluate.active_units import posterior_mean_variance
 from vaekit.evaluate.posterior_statistics import batch_kl
 from vaekit.evaluate.summary import mean_or_none
 from vaekit.models import Model
 from vaekit.viz.interpolate import slerp
+from vaekit.viz.text import decode_rows
 
 MAX_ABS_LATENT = 1e6        # |z| above this is refused: no trained decoder means anything there
-MAX_BATCH = 256             # latents per decode request
+MAX_BATCH = 256             # latents per decode request of an image run
+MAX_SENTENCE_BATCH = 32     # of a text run: each latent is decoded twice, token by token, ≤ MAX_LENGTH tokens
 ACTIVE_THRESHOLD = 0.01     # Burda et al. (2016): Var_x(μ_d(x)) below it is a collapsed dimension
-SUPPORTED_KINDS = ("vae", "autoencoder")
+SUPPORTED_KINDS = ("vae", "autoencoder", "sentence-vae")
 
 
 class LatentError(ValueError):
@@ -31,12 +35,11 @@ class LatentError(ValueError):
 
 
 def check_explorable(model: Model) -> None:
-    """Refuse, by name, models the explorer cannot show: it needs image codes and a decoder mean."""
-    if model.input_kind != "images":
-        raise ValueError(f"vaekit serve: a {model.kind} run holds sentences; the explorer shows image runs only")
+    """Refuse, by name, models the explorer cannot show: it needs a code, and a decoder mean (images) or
+    a sentence decoder (text)."""
     if model.kind not in SUPPORTED_KINDS:
-        raise ValueError(f"vaekit serve: model.kind={model.kind} is not explorable; "
-                         f"it serves {', '.join(SUPPORTED_KINDS)} runs")
+        why = "holds sentences but no latent code" if model.input_kind == "tokens" else "is not explorable"
+        raise ValueError(f"vaekit serve: model.kind={model.kind} {why}; it serves {', '.join(SUPPORTED_KINDS)} runs")
     if model.config.architecture == "pixelcnn":
         raise ValueError("vaekit serve: a pixelcnn decoder has no closed-form mean image to show live")
 
@@ -74,12 +77,12 @@ class LatentMap:
         return (latents - self.center) @ self.components                             # (B, 2)
 
 
-def check_latents(values, latent_dim: int, what: str = "latents") -> torch.Tensor:
-    """A (B, latent_dim) float tensor from nested lists, or LatentError naming what is wrong."""
+def check_latents(values, latent_dim: int, what: str = "latents", max_batch: int = MAX_BATCH) -> torch.Tensor:
+    """A (B ≤ max_batch, latent_dim) float tensor from nested lists, or LatentError naming what is wrong."""
     if not isinstance(values, list) or not values:
         raise LatentError(f"{what}: expected a non-empty list of vectors, got {type(values).__name__}")
-    if len(values) > MAX_BATCH:
-        raise LatentError(f"{what}: at most {MAX_BATCH} vectors per request, got {len(values)}")
+    if len(values) > max_batch:
+        raise LatentError(f"{what}: at most {max_batch} vectors per request, got {len(values)}")
     for row, vector in enumerate(values):
         if not isinstance(vector, list) or len(vector) != latent_dim:
             size = len(vector) if isinstance(vector, list) else type(vector).__name__
@@ -105,14 +108,27 @@ def decode_images(model: Model, latents: torch.Tensor) -> tuple[torch.Tensor, to
 
 
 @torch.no_grad()
-def dimension_ranking(model: Model, images: torch.Tensor) -> list[dict]:
-    """Latent dimensions sorted by mean KL(q(z_d|x) || p(z_d)) over ``images`` (an autoencoder, or a
-    posterior without a per-dimension KL: by Var_x(μ_d)); ``collapsed`` when Var_x(μ_d) < 0.01."""
-    codes = model.code(images)                                                        # (N, D)
+def decode_sentences(model: Model, vocabulary: Vocabulary, latents: torch.Tensor) -> dict[str, list]:
+    """Sentences of latents (B, D) under p(x|z) (``vaekit.distributions.autoregressive_text``):
+    ``greedy`` x_t = argmax_v p(x_t = v | x_<t, z), ``sampled`` one draw x ~ p(x|z), as words up to <eos>
+    (``vaekit.viz.text.decode_rows``); both stop at MAX_LENGTH tokens, and ``truncated`` marks the greedy
+    rows cut there (no <eos>)."""
+    likelihood = model.decode(latents)
+    greedy = likelihood.greedy()                                                       # (B, L)
+    return {"greedy": decode_rows(vocabulary, greedy), "sampled": decode_rows(vocabulary, likelihood.sample()),
+            "truncated": (greedy == EOS).any(-1).logical_not().tolist()}
+
+
+@torch.no_grad()
+def dimension_ranking(model: Model, inputs: torch.Tensor) -> list[dict]:
+    """Latent dimensions sorted by mean KL(q(z_d|x) || p(z_d)) over test ``inputs`` (images or token rows;
+    an autoencoder, or a posterior without a per-dimension KL: by Var_x(μ_d)); ``collapsed`` when
+    Var_x(μ_d) < 0.01."""
+    codes = model.code(inputs)                                                        # (N, D)
     variance = posterior_mean_variance(codes)
     kl = None
     if hasattr(model, "prior"):
-        _, kl_per_dim = batch_kl(model.encode(images), model.prior())
+        _, kl_per_dim = batch_kl(model.encode(inputs), model.prior())
         kl = None if kl_per_dim is None else kl_per_dim.mean(0)
     score = variance if kl is None else kl
     return [{"dimension": d, "kl": None if kl is None else float(kl[d]), "variance": float(variance[d]),
@@ -120,11 +136,12 @@ def dimension_ranking(model: Model, images: torch.Tensor) -> list[dict]:
             for d in score.argsort(descending=True).tolist()]
 
 
-def path_point(start: torch.Tensor, end: torch.Tensor, t: float, method: str) -> torch.Tensor:
+def path_points(start: torch.Tensor, end: torch.Tensor, times: list[float], method: str) -> torch.Tensor:
     """z(t) = (1−t) z0 + t z1, or slerp (``vaekit.viz.interpolate``), from ``start`` to ``end`` (both
-    (D,)); returns (1, D)."""
+    (D,)) at each t of ``times``; returns (T, D)."""
+    t = torch.tensor(times, dtype=start.dtype)                                        # (T,)
     if method == "slerp":
-        return slerp(start, end, torch.tensor([t], dtype=start.dtype))
+        return slerp(start, end, t)
     if method == "linear":
-        return ((1 - t) * start + t * end).unsqueeze(0)
+        return (1 - t[:, None]) * start + t[:, None] * end
     raise LatentError(f"method must be 'linear' or 'slerp', got {method!r}")

@@ -1,10 +1,13 @@
-// vaekit explorer: draws the latent map (SVG) and the decodes (canvas) the server returns.
+// vaekit explorer: draws the latent map (SVG) and the decodes the server returns: images on canvases for an
+// image run, sentences for a text run (info.kind === "text"). Sentences are set as textContent, never as HTML.
 "use strict";
 
 const PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
                  "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
 const SVG_NS = "http://www.w3.org/2000/svg";
-const state = { info: null, view: null, start: 0, end: 1, base: null, sampleSeed: 0 };
+const HOMOTOPY_STEPS = 7;
+const state = { info: null, view: null, start: 0, end: 1, base: null, latents: [], sampleSeed: 0 };
+const isText = () => state.info.kind === "text";
 
 async function postJSON(url, body) {
   const response = await fetch(url, { method: "POST", headers: { "Content-Type": "application/json" },
@@ -44,6 +47,27 @@ function drawPixels(canvas, pixels) {
 
 function newCanvas() { const canvas = document.createElement("canvas"); canvas.className = "pixels"; return canvas; }
 
+// A sentence as text; CSS marks an empty one and one cut at the length bound without <eos>.
+function showSentence(element, sentence, truncated = false) {
+  element.textContent = sentence;
+  element.classList.add("sentence");
+  element.classList.toggle("empty", sentence === "");
+  element.classList.toggle("truncated", truncated);
+}
+
+// Decode `index` of a server result into the elements `${prefix}-mean`/`-sample` (images) or
+// `${prefix}-greedy`/`-sampled` (sentences); a view without a sample element shows the mean or greedy one only.
+function showDecode(prefix, result, index = 0) {
+  const sample = document.getElementById(`${prefix}-${isText() ? "sampled" : "sample"}`);
+  if (isText()) {
+    showSentence(document.getElementById(`${prefix}-greedy`), result.greedy[index], result.truncated[index]);
+    if (sample) showSentence(sample, result.sampled[index]);
+  } else {
+    drawPixels(document.getElementById(`${prefix}-mean`), result.means[index]);
+    if (sample) drawPixels(sample, result.samples[index]);
+  }
+}
+
 // ---- latent map -------------------------------------------------------------------------------
 function mapView(info, size) {
   let xs = info.points.map(p => p[0]), ys = info.points.map(p => p[1]);
@@ -68,6 +92,40 @@ function svgElement(name, attributes) {
   return element;
 }
 
+// Sentence length in words → a colour from blue (shortest on the map) to orange (longest).
+function lengthColour(info, length) {
+  const low = Math.min(...info.lengths), high = Math.max(...info.lengths);
+  return `hsl(${Math.round(220 - 190 * (length - low) / (high - low || 1))}, 75%, 42%)`;
+}
+
+function legendEntry(colour, text) {
+  const entry = document.createElement("span");
+  entry.className = "legend-entry";
+  entry.style.color = colour;
+  entry.textContent = `● ${text}`;
+  return entry;
+}
+
+function drawLegend(info) {
+  const legend = document.getElementById("legend");
+  if (isText()) {
+    const low = Math.min(...info.lengths), high = Math.max(...info.lengths);
+    legend.append("Colour: sentence length (the test set has no labels) ",
+                  legendEntry(lengthColour(info, low), `${low} words`),
+                  legendEntry(lengthColour(info, high), `${high} words`));
+    return;
+  }
+  for (const label of [...new Set(info.labels || [])].sort((a, b) => a - b)) {
+    legend.appendChild(legendEntry(PALETTE[label % 10], label));
+  }
+}
+
+function showTestSentence(index) {
+  const hover = document.getElementById("map-hover");
+  hover.dataset.index = index;
+  showSentence(hover, state.info.sentences[index]);
+}
+
 function drawMap(info) {
   const svg = document.getElementById("latent-map");
   const size = svg.width.baseVal.value;
@@ -81,26 +139,19 @@ function drawMap(info) {
   }
   info.points.forEach((point, index) => {
     const [cx, cy] = state.view.toScreen(point);
-    const label = info.labels ? info.labels[index] : 0;
-    svg.appendChild(svgElement("circle", { cx, cy, r: 2.2, fill: PALETTE[label % 10], "fill-opacity": 0.7,
-                                           class: "code" }));
+    const fill = isText() ? lengthColour(info, info.lengths[index])
+                          : PALETTE[(info.labels ? info.labels[index] : 0) % 10];
+    svg.appendChild(svgElement("circle", { cx, cy, r: isText() ? 3 : 2.2, fill, "fill-opacity": 0.7, class: "code",
+                                           "data-index": index }));
   });
-  const legend = document.getElementById("legend");
-  for (const label of [...new Set(info.labels || [])].sort((a, b) => a - b)) {
-    const entry = document.createElement("span");
-    entry.className = "legend-entry";
-    entry.style.color = PALETTE[label % 10];
-    entry.textContent = `● ${label}`;
-    legend.appendChild(entry);
-  }
+  drawLegend(info);
   state.marker = svgElement("circle", { cx: -10, cy: -10, r: 6, fill: "none", stroke: "#000",
                                         "stroke-width": 2, id: "map-marker" });
   svg.appendChild(state.marker);
   const decodeAt = latestOnly(async point => {
     const began = performance.now();
     const result = await postJSON("/api/decode", { points: [point] });
-    drawPixels(document.getElementById("map-mean"), result.means[0]);
-    drawPixels(document.getElementById("map-sample"), result.samples[0]);
+    showDecode("map", result);
     const z = document.getElementById("map-z");
     z.dataset.latent = JSON.stringify(result.latents[0]);
     z.textContent = "z = [" + result.latents[0].map(v => v.toFixed(3)).join(", ") + "]";
@@ -113,53 +164,90 @@ function drawMap(info) {
     state.marker.setAttribute("cx", screen[0]); state.marker.setAttribute("cy", screen[1]);
     decodeAt(state.view.toMap(screen));
   };
+  const showCode = event => {         // a text run: the test sentence of the dot under the pointer
+    if (isText() && event.target.classList.contains("code")) showTestSentence(Number(event.target.dataset.index));
+  };
   let dragging = false;
-  svg.addEventListener("pointerdown", event => { dragging = true; pointerAt(event); });
+  svg.addEventListener("pointerdown", event => { dragging = true; showCode(event); pointerAt(event); });
+  svg.addEventListener("pointerover", showCode);
   svg.addEventListener("pointermove", event => { if (dragging) pointerAt(event); });
   window.addEventListener("pointerup", () => { dragging = false; });
 }
 
-// ---- interpolation ----------------------------------------------------------------------------
+// ---- interpolation and homotopy ---------------------------------------------------------------
 const interpolateNow = latestOnly(async () => {
   const t = Number(document.getElementById("interp-slider").value) / 100;
   document.getElementById("interp-t").textContent = `t = ${t.toFixed(2)}`;
   const method = document.getElementById("interp-method").value;
   const result = await postJSON("/api/interpolate", { start: state.start, end: state.end, t, method });
-  drawPixels(document.getElementById("interp-mean"), result.means[0]);
-  drawPixels(document.getElementById("interp-sample"), result.samples[0]);
-  document.getElementById("interp-mean").dataset.t = t;
+  showDecode("interp", result);
+  document.getElementById(isText() ? "interp-greedy" : "interp-mean").dataset.t = t;
 });
 
-async function buildThumbnails(info) {
+// The greedy decodes along the whole path, one line each (Bowman et al. 2016, Table 8).
+const homotopyNow = latestOnly(async () => {
+  const method = document.getElementById("interp-method").value;
+  const result = await postJSON("/api/homotopy", { start: state.start, end: state.end, steps: HOMOTOPY_STEPS, method });
+  document.getElementById("homotopy").replaceChildren(...result.greedy.map((sentence, step) => {
+    const row = document.createElement("li"), time = document.createElement("span");
+    const words = document.createElement("span");
+    time.className = "mono";
+    time.textContent = `${result.t[step].toFixed(2)} `;
+    showSentence(words, sentence, result.truncated[step]);
+    row.append(time, words);
+    return row;
+  }));
+});
+
+function pathChanged() {
+  interpolateNow();
+  if (isText()) homotopyNow();
+}
+
+// Test inputs to pick A and B from: thumbnails of images or lines of sentences.
+function choice(example) {
+  if (isText()) {
+    const line = document.createElement("div");
+    line.className = "choice";
+    showSentence(line, example.sentence);
+    line.title = `test sentence ${example.index}`;
+    return line;
+  }
+  const canvas = newCanvas();
+  canvas.title = `test image ${example.index}` + (example.label === null ? "" : ` (label ${example.label})`);
+  drawPixels(canvas, example.pixels);
+  return canvas;
+}
+
+async function buildChoices(info) {
   const strip = document.getElementById("thumbnails");
   const count = Math.min(12, info.points.length);
   let pickStart = true;
   for (let index = 0; index < count; index++) {
-    const image = await (await fetch(`/api/images/${index}`)).json();
-    const canvas = newCanvas();
-    canvas.dataset.index = index;
-    canvas.title = `test image ${index}` + (image.label === null ? "" : ` (label ${image.label})`);
-    drawPixels(canvas, image.pixels);
-    if (index === 0) state.base = image.latent;
-    canvas.addEventListener("click", async () => {
+    const example = await (await fetch(`/api/${isText() ? "sentences" : "images"}/${index}`)).json();
+    state.latents[index] = example.latent;
+    const element = choice(example);
+    element.dataset.index = index;
+    element.addEventListener("click", () => {
       if (pickStart) state.start = index; else state.end = index;
       pickStart = !pickStart;
-      if (state.start === index) state.base = (await (await fetch(`/api/images/${index}`)).json()).latent;
-      markThumbnails();
-      interpolateNow();
+      state.base = state.latents[state.start];
+      markChoices();
+      pathChanged();
       traverseNow();
     });
-    strip.appendChild(canvas);
+    strip.appendChild(element);
   }
-  markThumbnails();
+  state.base = state.latents[state.start];
+  markChoices();
 }
 
-function markThumbnails() {
+function markChoices() {
   document.getElementById("interp-start").textContent = state.start;
   document.getElementById("interp-end").textContent = state.end;
-  for (const canvas of document.querySelectorAll("#thumbnails canvas")) {
-    canvas.classList.toggle("start", Number(canvas.dataset.index) === state.start);
-    canvas.classList.toggle("end", Number(canvas.dataset.index) === state.end);
+  for (const element of document.querySelectorAll("#thumbnails [data-index]")) {
+    element.classList.toggle("start", Number(element.dataset.index) === state.start);
+    element.classList.toggle("end", Number(element.dataset.index) === state.end);
   }
 }
 
@@ -170,7 +258,7 @@ const traverseNow = latestOnly(async () => {
     latent[Number(slider.dataset.dimension)] += Number(slider.value);
   }
   const result = await postJSON("/api/decode", { latents: [latent] });
-  drawPixels(document.getElementById("traversal-mean"), result.means[0]);
+  showDecode("traversal", result);
 });
 
 function buildTraversals(info) {
@@ -194,9 +282,21 @@ function buildTraversals(info) {
 // ---- samples ----------------------------------------------------------------------------------
 async function resample() {
   const result = await postJSON("/api/samples", { num: 8, seed: state.sampleSeed++ });
-  for (const [id, images] of [["samples-means", result.means], ["samples-draws", result.samples]]) {
-    const grid = document.getElementById(id);
-    grid.replaceChildren(...images.map(pixels => { const canvas = newCanvas(); drawPixels(canvas, pixels); return canvas; }));
+  if (isText()) {
+    document.getElementById("samples-sentences").replaceChildren(...result.greedy.map((sentence, index) => {
+      const row = document.createElement("li"), greedy = document.createElement("span");
+      const sampled = document.createElement("span");
+      showSentence(greedy, sentence, result.truncated[index]);
+      showSentence(sampled, result.sampled[index]);
+      sampled.classList.add("sampled");
+      row.append(greedy, sampled);
+      return row;
+    }));
+  } else {
+    for (const [id, images] of [["samples-means", result.means], ["samples-draws", result.samples]]) {
+      const grid = document.getElementById(id);
+      grid.replaceChildren(...images.map(pixels => { const canvas = newCanvas(); drawPixels(canvas, pixels); return canvas; }));
+    }
   }
   document.getElementById("resample").dataset.seed = state.sampleSeed - 1;
 }
@@ -205,28 +305,31 @@ async function resample() {
 async function start() {
   const info = await (await fetch("/api/info")).json();
   state.info = info;
+  document.body.dataset.kind = info.kind;
   document.getElementById("run-info").textContent =
-    `${info.kind} on ${info.dataset}, latent dimension ${info.latent_dim} — ${info.run_dir}`;
+    `${info.model_kind} on ${info.dataset}, latent dimension ${info.latent_dim} — ${info.run_dir}`;
   const variance = info.explained_variance.map(v => (100 * v).toFixed(1) + "%").join(" + ");
+  const codes = isText() ? "test sentences' posterior means" : "test codes";
   document.getElementById("projection-note").textContent = (info.projection === "pca"
-    ? `Projection: PCA of the ${info.points.length} test codes onto 2 components (${variance} of their variance); ` +
+    ? `Projection: PCA of the ${info.points.length} ${codes} onto 2 components (${variance} of their variance); ` +
       "a click decodes the point of that plane."
-    : `Projection: none — the ${info.latent_dim}-D latent as is, ${info.points.length} test codes.`) +
+    : `Projection: none — the ${info.latent_dim}-D latent as is, ${info.points.length} ${codes}.`) +
     (info.prior_circles ? " Dashed: the prior's 1σ and 2σ circles." :
      info.has_prior ? "" : " An autoencoder has no prior: decodes away from the codes are garbage.");
   drawMap(info);
   buildTraversals(info);
   document.getElementById("interp-slider").addEventListener("input", () => interpolateNow());
-  document.getElementById("interp-method").addEventListener("change", () => interpolateNow());
-  await buildThumbnails(info);
+  document.getElementById("interp-method").addEventListener("change", pathChanged);
+  await buildChoices(info);
   if (info.has_prior) {
     document.getElementById("resample").addEventListener("click", resample);
     await resample();
   } else {
-    document.getElementById("samples-note").textContent = `A ${info.kind} has no prior to sample from.`;
+    document.getElementById("samples-note").textContent = `A ${info.model_kind} has no prior to sample from.`;
     document.getElementById("resample").disabled = true;
   }
   await interpolateNow();
+  if (isText()) await homotopyNow();
   await traverseNow();
   document.body.dataset.ready = "true";
 }
