@@ -18,11 +18,13 @@ $(BIN)/vaekit: pyproject.toml
 
 setup: $(BIN)/vaekit
 
-demo: setup
+demo: setup  # a 2-D VAE on the MNIST subset shipped in the package (~1 min on 2 cores); 8x8 digits: digits_vae
 	rm -rf runs/demo
-	$(BIN)/vaekit train configs/digits_vae.yaml run_dir=runs/demo
+	$(BIN)/vaekit train mnist_subset_vae run_dir=runs/demo
 	$(BIN)/vaekit report runs/demo
-	@echo "report: runs/demo/report (metrics.json, loss_curve.png, samples.png, reconstructions.png, interpolation.png)"
+	@echo "report: runs/demo/report (metrics.json, latent_map.png, samples.png, reconstructions.png, interpolation.png, traversals.png, loss_curve.png)"
+	@echo "explore it in the browser:"
+	@echo "$(BIN)/vaekit serve runs/demo"
 
 test: setup
 	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq chromium >/dev/null 2>&1; } \

@@ -1,5 +1,6 @@
-"""The wheel carries the presets and experiment settings: built, installed into a fresh virtual
+"""The wheel carries the presets, experiment settings and the MNIST subset: built, installed into a fresh virtual
 environment and run from a folder outside the checkout."""
+import hashlib
 import json
 import os
 import shutil
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from vaekit.data import mnist_subset
 from vaekit.experiments import EXPERIMENTS
 from vaekit.presets import available_presets
 
@@ -50,10 +52,13 @@ def installed(tmp_path_factory) -> tuple[Path, Path]:
     return wheel, env / "bin"
 
 
-def test_the_wheel_holds_every_preset_and_experiment_setting(installed):
-    names = set(zipfile.ZipFile(installed[0]).namelist())
+def test_the_wheel_holds_every_preset_and_experiment_setting_and_the_mnist_subset(installed):
+    wheel = zipfile.ZipFile(installed[0])
+    names = set(wheel.namelist())
     assert {f"vaekit/configs/{name}.yaml" for name in available_presets()} <= names
     assert {f"vaekit/configs/experiments/{name}.yaml" for name in EXPERIMENTS.names()} <= names
+    assert {"vaekit/data/embedded/mnist_subset.npz", "vaekit/data/embedded/README.md"} <= names
+    assert hashlib.sha256(wheel.read("vaekit/data/embedded/mnist_subset.npz")).hexdigest() == mnist_subset.SHA256
 
 
 def test_the_installed_vaekit_is_the_wheel_and_lists_the_presets(installed, tmp_path):
@@ -63,6 +68,14 @@ def test_the_installed_vaekit_is_the_wheel_and_lists_the_presets(installed, tmp_
     assert location.startswith(str(bin_dir.parent / "lib"))
     listed = run([bin_dir / "vaekit", "presets"], cwd=tmp_path).splitlines()
     assert any(line.startswith("mnist_vae ") for line in listed)
+
+
+def test_the_installed_vaekit_loads_the_mnist_subset_from_the_wheel(installed, tmp_path):
+    _, bin_dir = installed
+    code = ("from vaekit.data import load_dataset, mnist_subset; data = load_dataset('mnist-subset', 'test'); "
+            "print(mnist_subset.SUBSET_FILE); print(tuple(data.images.shape), len(data.labels.unique()))")
+    location, shapes = run([bin_dir / "python", "-c", code], cwd=tmp_path).splitlines()
+    assert location.startswith(str(bin_dir.parent / "lib")) and shapes == "(1000, 1, 28, 28) 10"
 
 
 def test_train_a_preset_by_name_outside_the_checkout(installed, tmp_path):

@@ -1,5 +1,7 @@
 """The shipped presets: found by name, listed with a description, and every image preset builds its
-model and takes one finite training step."""
+model and takes one finite training step; the demo's preset trains and reports from the package alone."""
+import json
+import math
 from pathlib import Path
 
 import pytest
@@ -12,8 +14,8 @@ from vaekit.objectives import OBJECTIVES
 from vaekit.presets import PRESET_DIR, available_presets, preset_path
 
 PRESETS = [PRESET_DIR / f"{name}.yaml" for name in available_presets()]
-IMAGE_SHAPES = {"mnist": (1, 28, 28), "fashion-mnist": (1, 28, 28), "binarized-mnist": (1, 28, 28),
-                "digits": (1, 8, 8), "dsprites": (1, 64, 64)}
+IMAGE_SHAPES = {"mnist": (1, 28, 28), "mnist-subset": (1, 28, 28), "fashion-mnist": (1, 28, 28),
+                "binarized-mnist": (1, 28, 28), "digits": (1, 8, 8), "dsprites": (1, 64, 64)}
 
 
 @pytest.mark.parametrize("preset", [p for p in PRESETS if load_config(p).data.name in IMAGE_SHAPES],
@@ -73,3 +75,17 @@ def test_train_takes_a_preset_by_name_from_any_folder(tmp_path, monkeypatch):
     assert main(["train", "digits_vae", "train.epochs=1", "train.progress=false", "model.hidden=[16]",
                  "run_dir=run"]) == 0
     assert (tmp_path / "run" / "checkpoint").is_dir()
+
+
+@pytest.mark.parametrize("latent_dim", [2, 3])
+def test_the_demo_preset_trains_an_epoch_and_its_report_maps_2d_codes(latent_dim, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("VAEKIT_DATA", raising=False)              # the subset ships with the package
+    assert main(["train", "mnist_subset_vae", "train.epochs=1", "train.epoch_size=500", "train.progress=false",
+                 f"model.latent_dim={latent_dim}", "run_dir=run"]) == 0
+    assert main(["report", "run", "-k", "4", "--max-examples", "50"]) == 0
+    metrics = json.loads((tmp_path / "run" / "report" / "metrics.json").read_text())
+    assert metrics["dataset"] == "mnist-subset" and math.isfinite(metrics["elbo"]) and metrics["elbo"] < 0
+    figures = {path.name for path in (tmp_path / "run" / "report").glob("*.png")}
+    assert {"loss_curve.png", "samples.png", "reconstructions.png", "interpolation.png"} <= figures
+    assert ("latent_map.png" in figures) == (latent_dim == 2)

@@ -25,7 +25,7 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class DataConfig:
-    name: str = "digits"            # mnist | fashion-mnist | binarized-mnist | digits | dsprites | ptb | path to .npy/.npz/folder/.txt
+    name: str = "digits"            # mnist | mnist-subset | fashion-mnist | binarized-mnist | digits | dsprites | ptb | path to .npy/.npz/folder/.txt
     root: str | None = None          # cache folder; default $VAEKIT_DATA or ~/.cache/vaekit
     binarize: str = "none"           # none | dynamic | static | threshold
     valid_fraction: float = 0.1      # held out of the training split for the per-epoch valid ELBO

@@ -4,6 +4,7 @@ The cache under `data_root(root)` mirrors the official files:
 `mnist/<IDX .gz files>`, `fashion-mnist/<IDX .gz files>`, `binarized-mnist/binarized_mnist.npz`,
 `ptb/ptb.{train,valid,test}.txt` (text: see `vaekit.data.text`),
 `dsprites/dsprites_ndarray_co1sh3sc6or40x32y32_64x64.npz` (see `vaekit.data.dsprites`).
+`mnist-subset` (see `vaekit.data.mnist_subset`) and `digits` ship with the package and need no cache.
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from vaekit.data.cache import DataError, data_root, fetch
 from vaekit.data.dsprites import DSprites, load_dsprites, official_path, split_indices as dsprites_split_indices
 from vaekit.data.idx import read_idx
 from vaekit.data.image_data import ImageData
+from vaekit.data.mnist_subset import load_mnist_subset
 from vaekit.data.text import TextData, load_text
 from vaekit.data.user_data import load_array_file, load_image_folder, npz_keys
 
@@ -93,6 +95,13 @@ def _load_binarized(split: str, root: Path, download: bool) -> ImageData:
     return ImageData(images, None, f"binarized-mnist-{split}")
 
 
+def _load_mnist_subset(split: str, root: Path, download: bool) -> ImageData:
+    """The 5,000 + 1,000 MNIST images shipped inside the package, grey levels as for "mnist"."""
+    images, labels = load_mnist_subset(split)                                  # (N, 28, 28), (N,) uint8
+    return ImageData(torch.from_numpy(images).unsqueeze(1).float().div_(255), torch.from_numpy(labels).long(),
+                     f"mnist-subset-{split}")
+
+
 def _load_digits(split: str, root: Path, download: bool) -> ImageData:
     """scikit-learn's 8x8 digits (1797 images, grey levels 0..16), split by a fixed permutation."""
     from sklearn.datasets import load_digits  # imported here: scikit-learn takes about a second to import
@@ -124,6 +133,7 @@ _LOADERS = {  # name -> (loader(split, root, download), splits)
         tuple(IDX_FILES),
     ),
     "binarized-mnist": (_load_binarized, ("train", "valid", "test")),
+    "mnist-subset": (_load_mnist_subset, tuple(IDX_FILES)),
     "digits": (_load_digits, ("train", "test")),
     "dsprites": (partial(_load_dsprites, "auto"), ("train", "test")),
     "dsprites-official": (partial(_load_dsprites, "official"), ("train", "test")),

@@ -30,7 +30,7 @@ from vaekit.evaluate.digit_classifier import accuracy, predict_probabilities, sa
 from vaekit.experiments.common import dataset, train_model
 from vaekit.experiments.registry import experiment
 from vaekit.experiments.report import Report
-from vaekit.viz import image_grid
+from vaekit.viz import image_grid, latent_grid
 
 CLASSIFIER_FILE = "classifier.safetensors"
 
@@ -72,13 +72,6 @@ def fitted_gaussian_draws(codes: torch.Tensor, noise: torch.Tensor) -> torch.Ten
     centred = codes - mean
     covariance = centred.T @ centred / (len(codes) - 1)
     return mean + noise @ torch.linalg.cholesky(covariance).T
-
-
-def latent_grid(size: int, limit: float) -> torch.Tensor:
-    """(size², 2) points, row-major with z₂ from +limit (top row) down and z₁ from −limit (left) right."""
-    values = torch.linspace(-limit, limit, size)
-    z2, z1 = torch.meshgrid(values.flip(0), values, indexing="ij")
-    return torch.stack([z1.flatten(), z2.flatten()], 1)
 
 
 @experiment("ae-vs-vae-2d", "With 2-D codes, decoding points drawn from the prior N(0, I) gives realistic digits "
