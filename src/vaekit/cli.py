@@ -33,9 +33,9 @@ def _evaluate(args) -> dict:
 
     import torch
 
-    from vaekit.evaluate import evaluate_model
-    from vaekit.evaluate.text import evaluate_text
-    from vaekit.runs import load_run, report_dir, test_images, test_sentences
+    from vaekit.config import to_dict
+    from vaekit.runs import load_run, report_dir
+    from vaekit.train.distributed import evaluation_session
 
     if args.sample_quality and args.sample_quality_n < 4:
         raise ValueError(f"--sample-quality-n must be ≥ 4 (k = 3 nearest neighbours), got {args.sample_quality_n}")
@@ -52,17 +52,11 @@ def _evaluate(args) -> dict:
     if args.ais_start is not None:
         evaluation = dataclasses.replace(evaluation, ais_start=args.ais_start)
     torch.manual_seed(config.train.seed)          # the z draws of the ELBO and of L_k: same numbers every time
-    if model.input_kind == "tokens":
-        metrics = evaluate_text(model, test_sentences(config, model).tokens, evaluation, progress=True)
-    elif model.kind == "gan":     # no density: log p(x) under N(g(z), σ² I) only for an estimator asked for by name
-        from vaekit.evaluate.gan import evaluate_gan
-        asked = args.estimator is not None or any(text.split("=", 1)[0].strip() == "evaluate.estimator"
-                                                  for text in args.overrides)
-        metrics = evaluate_gan(model, test_images(config, model).images, evaluation,
-                               evaluation.estimator if asked else None, progress=True)
-    else:
-        metrics = evaluate_model(model, test_images(config, model).images, evaluation, progress=True)
-    results = {"dataset": config.data.name, "split": config.data.test_split, **metrics}
+    with evaluation_session(config.train, {"config": to_dict(config), "evaluate": to_dict(evaluation),
+                                           "options": {key: value for key, value in vars(args).items() if key != "handler"}}) as distributed:
+        results = _evaluate_metrics(args, config, model, evaluation, distributed)
+        if distributed is not None and not distributed.is_main:
+            return results                        # under torchrun rank 0 alone writes and prints
     if args.disentanglement or config.data.name.startswith("dsprites"):
         results["disentanglement"] = _disentanglement(args, config, model)
     if args.sample_quality:
@@ -74,6 +68,27 @@ def _evaluate(args) -> dict:
             print(f"{key:>22}: {value:.4f}" if isinstance(value, float) else f"{key:>22}: {value}")
     print(f"written: {path}")
     return results
+
+
+def _evaluate_metrics(args, config, model, evaluation, distributed) -> dict:
+    """The test metrics of ``vaekit evaluate``; under torchrun (``distributed``) the ranks share the
+    log p(x) estimate of an image VAE (each every W-th batch), and compute the rest each."""
+    from vaekit.evaluate import evaluate_model
+    from vaekit.evaluate.text import evaluate_text
+    from vaekit.runs import test_images, test_sentences
+
+    if model.input_kind == "tokens":
+        metrics = evaluate_text(model, test_sentences(config, model).tokens, evaluation, progress=True)
+    elif model.kind == "gan":     # no density: log p(x) under N(g(z), σ² I) only for an estimator asked for by name
+        from vaekit.evaluate.gan import evaluate_gan
+        asked = args.estimator is not None or any(text.split("=", 1)[0].strip() == "evaluate.estimator"
+                                                  for text in args.overrides)
+        metrics = evaluate_gan(model, test_images(config, model).images, evaluation,
+                               evaluation.estimator if asked else None, progress=True)
+    else:
+        metrics = evaluate_model(model, test_images(config, model).images, evaluation, progress=True,
+                                 distributed=distributed)
+    return {"dataset": config.data.name, "split": config.data.test_split, **metrics}
 
 
 def _disentanglement(args, config, model) -> dict:
@@ -455,7 +470,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, strays = parser.parse_known_args(argv)    # key=value after an option (`RUN -k 20 a.b=1`) is an override too
+    if strays and (not hasattr(args, "overrides") or any(text.startswith("-") or "=" not in text for text in strays)):
+        parser.error(f"unrecognized arguments: {' '.join(strays)}")
+    if strays:
+        args.overrides = [*args.overrides, *strays]
     from vaekit.config import ConfigError
     from vaekit.data import DataError
     from vaekit.train import CheckpointError, TrainingError

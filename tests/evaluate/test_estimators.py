@@ -53,13 +53,48 @@ def test_prior_sampling_errs_more_than_importance_sampling_at_equal_k(trained):
     assert errors["prior"] > 2 * errors["is"]
 
 
-def test_is_estimator_is_the_importance_sampled_estimate_unchanged(trained):
+def test_is_estimator_is_the_importance_sampled_estimate_batch_by_batch(trained):
+    """Batch i of the dispatcher is log_likelihood_estimate on that batch with the seed s + i."""
     model, _ = trained
     config = EvalConfig(importance_samples=300, sample_chunk=70, batch_size=5)
     torch.manual_seed(7)
     dispatched = estimate_log_likelihood(model, ALL_IMAGES, config)["log_px"]
     torch.manual_seed(7)
-    assert torch.equal(dispatched, log_likelihood_estimate(model, ALL_IMAGES, 300, 70, 5))
+    seed = int(torch.randint(0, 2 ** 62, ()))
+    expected = []
+    for index, start in enumerate(range(0, len(ALL_IMAGES), 5)):
+        torch.manual_seed(seed + index)
+        expected.append(log_likelihood_estimate(model, ALL_IMAGES[start:start + 5], 300, 70, 5))
+    assert torch.equal(dispatched, torch.cat(expected))
+
+
+class RankOf:
+    """Rank r of W without processes: the all-reduce is the identity (the test sums the ranks)."""
+
+    def __init__(self, rank: int, world_size: int):
+        self.rank, self.world_size = rank, world_size
+
+    def sum_tensor_over_ranks(self, tensor):
+        return tensor
+
+
+@pytest.mark.parametrize("estimator", ["is", "prior", "ais"])
+@pytest.mark.parametrize("world_size", [2, 3, 5])
+def test_ranks_share_the_batches_and_together_give_the_one_process_numbers(trained, estimator, world_size):
+    """W ranks estimate batches r, r + W, …: each row comes from one rank, and the sum over the
+    ranks equals one process's estimate exactly (4 batches of 4: with W = 5 one rank has none)."""
+    model, _ = trained
+    config = EvalConfig(estimator=estimator, importance_samples=40, sample_chunk=16, batch_size=4, ais_steps=5)
+    torch.manual_seed(3)
+    alone = estimate_log_likelihood(model, ALL_IMAGES, config)
+    shares = []
+    for rank in range(world_size):
+        torch.manual_seed(3)
+        shares.append(estimate_log_likelihood(model, ALL_IMAGES, config, distributed=RankOf(rank, world_size)))
+    filled = torch.stack([share["log_px"] != 0 for share in shares])
+    assert filled.sum(0).eq(1).all()
+    assert torch.equal(sum(share["log_px"] for share in shares), alone["log_px"])
+    assert sum(share["decoder_evaluations"] for share in shares) == alone["decoder_evaluations"]
 
 
 class Untouchable:

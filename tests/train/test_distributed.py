@@ -2,6 +2,7 @@
 resume on another number of processes, a killed rank, bad launches in one line."""
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -51,13 +52,14 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def plain(*args: str) -> list[str]:
-    return [sys.executable, "-m", "vaekit", "train", *args]
+def plain(*args: str, command: str = "train") -> list[str]:
+    return [sys.executable, "-m", "vaekit", command, *args]
 
 
-def torchrun(*args: str, processes: int = 2, port: int | None = None, nodes: tuple[str, ...] = ()) -> list[str]:
+def torchrun(*args: str, processes: int = 2, port: int | None = None, nodes: tuple[str, ...] = (),
+             command: str = "train") -> list[str]:
     return [sys.executable, "-m", "torch.distributed.run", f"--nproc_per_node={processes}", *nodes,
-            "--master_addr=127.0.0.1", f"--master_port={port or free_port()}", "-m", "vaekit", "train", *args]
+            "--master_addr=127.0.0.1", f"--master_port={port or free_port()}", "-m", "vaekit", command, *args]
 
 
 def launch(command: list[str], **variables: str) -> subprocess.Popen:
@@ -144,6 +146,27 @@ def test_two_ranks_train_the_one_process_run_and_resume_on_either(tmp_path):
         assert result.returncode == 0, result.stderr
     assert_same_run(one, two)
     assert load_checkpoint(two)[1]["epoch"] == 3
+
+
+def test_an_evaluation_shared_by_two_ranks_gives_the_one_process_numbers(tmp_path):
+    """torchrun -m vaekit evaluate: each rank estimates every other batch of test images (7 batches of
+    50 and one of 10 here); rank 0 alone prints and writes metrics.json, equal to one process's."""
+    run = tmp_path / "run"
+    trained = finish(launch(plain(PRESET, *SMALL, "train.epochs=1", f"run_dir={run}")))
+    assert trained.returncode == 0, trained.stderr
+    options = ("-k", "20", "evaluate.batch_size=50")
+    single = finish(launch(plain(str(run), *options, command="evaluate")))
+    assert single.returncode == 0, single.stderr
+    alone = json.loads((run / "report" / "metrics.json").read_text())
+    (run / "report" / "metrics.json").unlink()
+    shared = finish(launch(torchrun(str(run), *options, command="evaluate")))
+    assert shared.returncode == 0, shared.stderr
+    assert shared.stdout.count("written:") == 1 and "error" not in shared.stderr, shared.stderr
+    together = json.loads((run / "report" / "metrics.json").read_text())
+    assert alone["num_examples"] > 50 * 2
+    for key in ("nll", "nll_standard_error", "elbo", "decoder_evaluations"):
+        assert together.get(key, together.get(f"estimator_{key}")) == pytest.approx(
+            alone.get(key, alone.get(f"estimator_{key}")), rel=1e-6), key
 
 
 def worker_pids(launcher: int) -> dict[int, int]:

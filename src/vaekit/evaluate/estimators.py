@@ -58,12 +58,15 @@ def check_estimator_config(config: EvalConfig) -> None:
 
 
 def estimate_log_likelihood(model, images: torch.Tensor, config: EvalConfig = EvalConfig(),
-                            progress: bool = False) -> dict:
+                            progress: bool = False, distributed=None) -> dict:
     """log p̂(x) of every row of ``images`` with ``config.estimator``, and its summary.
 
     Returns ``log_px`` (N,) in nats, ``estimator``, ``importance_samples`` (k: samples, or AIS
     chains), ``nll`` = −mean log p̂(x), ``nll_standard_error`` = std(log p̂(x))/√N over examples,
-    ``decoder_evaluations`` (total over the N examples) and ``seconds``.
+    ``decoder_evaluations`` (total over the N examples) and ``seconds``. Each batch of
+    ``config.batch_size`` examples has its own seed; under torchrun (``distributed``, a
+    ``vaekit.train.distributed.Distributed``) each rank estimates every W-th batch, with the same
+    numbers as one process.
     Needs ``model.encode`` (is, ais from the posterior), ``model.decode`` and ``model.prior()``.
     """
     check_estimator_config(config)
@@ -74,18 +77,41 @@ def estimate_log_likelihood(model, images: torch.Tensor, config: EvalConfig = Ev
                           f"{model.config.posterior} has it only at its own samples: use evaluate.ais_start=prior")
     counted = DecoderCounter(model)
     k = config.importance_samples
+    examples = max(1, min(config.batch_size, config.sample_chunk * config.batch_size // k))  # AIS: chains × examples
+    estimate = {                                                                            # as IS decodes at once
+        "is": lambda x: log_likelihood_estimate(counted, x, k, config.sample_chunk, len(x)),
+        "prior": lambda x: prior_log_likelihood_estimate(counted, x, k, config.sample_chunk, len(x)),
+        "ais": lambda x: ais_log_likelihood_estimate(counted, x, k, config.ais_steps, config.ais_leapfrog_steps,
+                                                     config.ais_step_size, config.ais_start, examples, progress),
+    }[config.estimator]
     began = time.perf_counter()
-    if config.estimator == "is":
-        log_px = log_likelihood_estimate(counted, images, k, config.sample_chunk, config.batch_size, progress)
-    elif config.estimator == "prior":
-        log_px = prior_log_likelihood_estimate(counted, images, k, config.sample_chunk, config.batch_size, progress)
-    else:                       # as many chains × examples at once as IS decodes: chunk × batch
-        examples = max(1, min(config.batch_size, config.sample_chunk * config.batch_size // k))
-        log_px = ais_log_likelihood_estimate(counted, images, k, config.ais_steps, config.ais_leapfrog_steps,
-                                             config.ais_step_size, config.ais_start, examples, progress)
+    log_px = _by_batches(estimate, images, config.batch_size, distributed,
+                         f"log p(x), {config.estimator}, k={k}" if progress else None)
     seconds = time.perf_counter() - began
+    evaluations = counted.evaluations
+    if distributed is not None:
+        evaluations = int(distributed.sum_tensor_over_ranks(torch.tensor(float(evaluations), dtype=torch.float64)))
     n = len(log_px)
     return {"log_px": log_px, "estimator": config.estimator, "importance_samples": k,
             "nll": float(-log_px.mean()),
             "nll_standard_error": float(log_px.std() / math.sqrt(n)) if n > 1 else 0.0,
-            "decoder_evaluations": counted.evaluations, "seconds": seconds}
+            "decoder_evaluations": evaluations, "seconds": seconds}
+
+
+def _by_batches(estimate, images: torch.Tensor, batch_size: int, distributed, progress: str | None) -> torch.Tensor:
+    """``estimate`` (a batch of rows ↦ log p̂(x) per row) over every row of ``images``, batch i drawn
+    with the seed s + i (s from the global generator), so that the numbers do not depend on how many
+    processes share the work: rank r of W estimates batches r, r + W, … and the ranks' rows are summed
+    (each row is filled by one rank, zero on the others)."""
+    from tqdm.auto import tqdm
+
+    seed = int(torch.randint(0, 2 ** 62, ()))
+    rank, world = (0, 1) if distributed is None else (distributed.rank, distributed.world_size)
+    log_px = torch.zeros(len(images), dtype=images.dtype if images.is_floating_point() else torch.get_default_dtype())
+    batches = range(rank, math.ceil(len(images) / batch_size), world)
+    for index in tqdm(batches, desc=progress, disable=progress is None, leave=False):
+        rows = slice(index * batch_size, (index + 1) * batch_size)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed + index)
+            log_px[rows] = estimate(images[rows])
+    return log_px if distributed is None else distributed.sum_tensor_over_ranks(log_px)

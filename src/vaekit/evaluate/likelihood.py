@@ -12,7 +12,12 @@ proposal (``prior_log_likelihood_estimate``), naive Monte Carlo:
 also unbiased in p(x) but with a variance that grows with how little of p(z) explains x: most
 z_i miss the posterior's region, so at equal k its error is far larger. The k samples are drawn
 in chunks and merged with a running log-sum-exp, so memory is bounded by ``chunk × batch``
-decodes whatever k is (k = 5000 on MNIST runs in constant memory).
+decodes whatever k is (k = 5000 on MNIST runs in constant memory). Images are decoded in blocks
+of at most ``ROWS_PER_DECODE`` (sample, example) rows, so the decoder's activations and logits
+stay in the CPU's cache and the elementwise work costs a fraction of the matrix products
+(``bench/evaluate_speed.py``); sentences (a recurrent decoder, one step per token) in whole chunks.
+The blocking changes which draws go together, never their distribution: for a diagonal Gaussian
+q(z|x) the draws are the same numbers whatever the blocking (torch's generator fills in order).
 """
 from __future__ import annotations
 
@@ -22,6 +27,8 @@ from typing import Callable
 import torch
 
 from vaekit.objectives import importance_log_weights
+
+ROWS_PER_DECODE = 2048       # (sample, example) rows decoded at once: activations fit the cache
 
 
 def _posterior_proposal(model, x: torch.Tensor) -> Callable[[int], torch.Tensor]:
@@ -38,7 +45,7 @@ def _prior_proposal(model, x: torch.Tensor) -> Callable[[int], torch.Tensor]:
 
 @torch.no_grad()
 def _estimate(proposal, model, images: torch.Tensor, num_samples: int, chunk: int, batch_size: int,
-              progress: bool, name: str) -> torch.Tensor:
+              progress: bool, name: str, rows_per_decode: int | None = ROWS_PER_DECODE) -> torch.Tensor:
     """log (1/k) Σ_i w_i per row of ``images``, shape (N,), with log w_i from ``proposal(model, x)``."""
     if num_samples < 1 or chunk < 1 or batch_size < 1:
         raise ValueError(f"num_samples, chunk and batch_size must be ≥ 1, got {num_samples}, {chunk}, {batch_size}")
@@ -50,9 +57,10 @@ def _estimate(proposal, model, images: torch.Tensor, num_samples: int, chunk: in
     for start in tqdm(starts, desc=f"{name}, k={num_samples}", disable=not progress, leave=False):
         x = images[start:start + batch_size]
         log_weights_of = proposal(model, x)
+        block = chunk if rows_per_decode is None else max(1, min(chunk, rows_per_decode // len(x)))
         running = None
-        for done in range(0, num_samples, chunk):
-            log_weights = log_weights_of(min(chunk, num_samples - done))            # (c, B)
+        for done in range(0, num_samples, block):
+            log_weights = log_weights_of(min(block, num_samples - done))            # (c, B)
             merged = torch.logsumexp(log_weights, 0)
             running = merged if running is None else torch.logaddexp(running, merged)
         estimates.append(running - math.log(num_samples))
@@ -60,9 +68,11 @@ def _estimate(proposal, model, images: torch.Tensor, num_samples: int, chunk: in
 
 
 def log_likelihood_estimate(model, images: torch.Tensor, num_samples: int = 5000, chunk: int = 500,
-                            batch_size: int = 100, progress: bool = False) -> torch.Tensor:
+                            batch_size: int = 100, progress: bool = False,
+                            rows_per_decode: int | None = ROWS_PER_DECODE) -> torch.Tensor:
     """L_k(x) for every row of ``images``, shape (N,), in nats (proposal q(z|x))."""
-    return _estimate(_posterior_proposal, model, images, num_samples, chunk, batch_size, progress, "log p(x)")
+    return _estimate(_posterior_proposal, model, images, num_samples, chunk, batch_size, progress, "log p(x)",
+                     rows_per_decode)
 
 
 def prior_log_likelihood_estimate(model, images: torch.Tensor, num_samples: int = 5000, chunk: int = 500,

@@ -30,10 +30,12 @@ def mean_or_none(distribution) -> torch.Tensor | None:
 
 @torch.no_grad()
 def evaluate_model(model: Model, images: torch.Tensor, config: EvalConfig = EvalConfig(),
-                   progress: bool = False) -> dict:
+                   progress: bool = False, distributed=None) -> dict:
     """Test metrics in nats per image (and bits/dim): ELBO, its terms, KL per dimension,
     active units, squared error of the mean reconstruction, and the k-sample IS estimate of log p(x);
-    for a flow, its exact log-likelihood and bits/dim (``evaluate.exact_likelihood``)."""
+    for a flow, its exact log-likelihood and bits/dim (``evaluate.exact_likelihood``). Under torchrun
+    (``distributed``) the ranks share the log p(x) estimate, batch by batch; the one-pass metrics are
+    computed on every rank (same seed, same numbers)."""
     if isinstance(model, RealNVP):
         return evaluate_exact_likelihood(model, images, config, progress)
     model.eval()
@@ -80,7 +82,7 @@ def evaluate_model(model: Model, images: torch.Tensor, config: EvalConfig = Eval
             "active_units": active_units(torch.cat(means)),
         })
         if config.importance_samples > 0:
-            estimate = estimate_log_likelihood(model, images, config, progress=progress)
+            estimate = estimate_log_likelihood(model, images, config, progress=progress, distributed=distributed)
             results.update({
                 "estimator": estimate["estimator"],
                 "importance_samples": estimate["importance_samples"],

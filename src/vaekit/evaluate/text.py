@@ -67,6 +67,6 @@ def evaluate_text(model, tokens: torch.Tensor, config: EvalConfig = EvalConfig()
     })
     if config.importance_samples > 0:
         log_px = log_likelihood_estimate(model, tokens, config.importance_samples, config.sample_chunk,
-                                         config.batch_size, progress=progress)
+                                         config.batch_size, progress=progress, rows_per_decode=None)
         results.update({"importance_samples": config.importance_samples, **_nll_summary(log_px, num_tokens)})
     return results

@@ -81,6 +81,12 @@ class Distributed:
         return DistributedDataParallel(_LossPassthrough(parameters),
                                        device_ids=[self.device.index] if self.device.type == "cuda" else None)
 
+    def sum_tensor_over_ranks(self, tensor: torch.Tensor) -> torch.Tensor:
+        """Σ_r tensor_r (same shape on every rank), on the CPU."""
+        summed = tensor.to(self.device)
+        dist.all_reduce(summed)
+        return summed.cpu()
+
     def sum_over_ranks(self, totals: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Σ_r totals_r for every key (all ranks hold the same keys, in the same order)."""
         stacked = torch.stack([torch.as_tensor(value) for value in totals.values()]).to(self.device)
@@ -124,23 +130,36 @@ class _LossPassthrough(nn.Module):
         return loss
 
 
-@contextlib.contextmanager
-def distributed_session(config: RunConfig) -> Iterator[Distributed | None]:
+def distributed_session(config: RunConfig) -> contextlib.AbstractContextManager[Distributed | None]:
     """None in a plain process. Under torchrun: check the launch, set this rank's threads, join the
     process group (timeout ``train.distributed_timeout_minutes``), agree on the config, yield this
     rank's ``Distributed``; leave the group at the end. Launch problems raise ``DistributedError``
     before any file is written."""
+    return _session(config.train, True, "the config", to_dict(config),
+                    "start every rank with the same CONFIG.yaml and key=value overrides")
+
+
+def evaluation_session(train: TrainConfig, settings: Any) -> contextlib.AbstractContextManager[Distributed | None]:
+    """As ``distributed_session``, for ``torchrun --nproc_per_node N -m vaekit evaluate RUN_DIR``: the
+    ranks agree on ``settings`` (the run's config and the evaluation's, JSON-able), and the batch
+    size need not divide (each rank estimates whole batches of test examples)."""
+    return _session(train, False, "the run's config and evaluation settings", settings,
+                    "start every rank with the same RUN_DIR, options and key=value overrides")
+
+
+@contextlib.contextmanager
+def _session(train: TrainConfig, check_batch: bool, what: str, settings: Any, advice: str
+             ) -> Iterator[Distributed | None]:
     if not launched():
         yield None
         return
-    distributed, backend = _from_environment(config.train)
-    torch.set_num_threads(config.train.threads or max(1, _cores() // distributed.local_world_size))
+    distributed, backend = _from_environment(train, check_batch)
+    torch.set_num_threads(train.threads or max(1, _cores() // distributed.local_world_size))
     address = f"{os.environ['MASTER_ADDR']}:{os.environ['MASTER_PORT']}"
     try:
         dist.init_process_group(backend, rank=distributed.rank, world_size=distributed.world_size,
-                                timeout=timedelta(minutes=config.train.distributed_timeout_minutes))
-        distributed.agree("the config", to_dict(config),
-                          "start every rank with the same CONFIG.yaml and key=value overrides")
+                                timeout=timedelta(minutes=train.distributed_timeout_minutes))
+        distributed.agree(what, settings, advice)
         yield distributed
     except RuntimeError as error:
         if not _failed_collective(error):
@@ -151,7 +170,7 @@ def distributed_session(config: RunConfig) -> Iterator[Distributed | None]:
             dist.destroy_process_group()
 
 
-def _from_environment(train: TrainConfig) -> tuple[Distributed, str]:
+def _from_environment(train: TrainConfig, check_batch: bool = True) -> tuple[Distributed, str]:
     missing = [name for name in ("MASTER_ADDR", "MASTER_PORT") if name not in os.environ]
     if missing:
         raise DistributedError(f"RANK and WORLD_SIZE are set but {' and '.join(missing)} not: start the ranks "
@@ -162,7 +181,7 @@ def _from_environment(train: TrainConfig) -> tuple[Distributed, str]:
         local_world_size = int(os.environ.get("LOCAL_WORLD_SIZE", world_size))
     except ValueError as error:
         raise DistributedError(f"torchrun's variables must be integers: {error}") from None
-    if train.batch_size % world_size:
+    if check_batch and train.batch_size % world_size:
         lower = train.batch_size - train.batch_size % world_size
         hint = " or ".join(str(size) for size in (lower, lower + world_size) if size > 0)
         raise DistributedError(f"train.batch_size={train.batch_size} is the global batch, split evenly over the "
