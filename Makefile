@@ -21,8 +21,8 @@ setup: $(BIN)/vaekit
 demo: setup  # a 2-D VAE on the MNIST subset shipped in the package (~1 min on 2 cores); 8x8 digits: digits_vae
 	rm -rf runs/demo
 	$(BIN)/vaekit train mnist_subset_vae run_dir=runs/demo
-	$(BIN)/vaekit report runs/demo
-	@echo "report: runs/demo/report (metrics.json, latent_map.png, samples.png, reconstructions.png, interpolation.png, traversals.png, loss_curve.png)"
+	$(BIN)/vaekit report runs/demo --html
+	@echo "report: runs/demo/report/report.html (one file: metrics, curves, latent map, samples, reconstructions, interpolation, traversals)"
 	@echo "explore it in the browser:"
 	@echo "$(BIN)/vaekit serve runs/demo"
 

@@ -20,6 +20,7 @@ from vaekit.viz.html_page import heading, page, paragraph, png_figure, preformat
 # report/ file stem → section title; each is a PNG (images) or a .txt (sentences)
 OUTPUTS = {"samples": "Samples", "reconstructions": "Reconstructions", "interpolation": "Interpolation",
            "traversals": "Latent traversals"}
+OPTIONAL = {"latent_map": "Latent map (2-D codes)"}   # drawn only for some runs: not listed as missing
 POSTERIOR_DIAGNOSTICS = list(DIAGNOSTICS)[:3]       # logged for models with q(z|x) and p(z)
 
 
@@ -35,6 +36,9 @@ def write_run_report(run_dir: str | Path) -> Path:
                         f"run folder {run_dir.resolve()}")]
     blocks += _metrics(folder / "metrics.json")
     blocks += _training(folder, rows)
+    for stem, title in OPTIONAL.items():
+        if (folder / f"{stem}.png").is_file():
+            blocks += [heading(title), png_figure(folder / f"{stem}.png", f"report/{stem}.png")]
     missing = []
     for stem, title in OUTPUTS.items():
         if (folder / f"{stem}.png").is_file():
