@@ -4,13 +4,13 @@ import math
 
 import pytest
 import torch
-from torch.distributions import MixtureSameFamily, kl_divergence
+from torch.distributions import Categorical, Independent, MixtureSameFamily, Normal, kl_divergence
 
 from vaekit import VAE, Trainer
 from vaekit.config import ConfigError, ModelConfig, load_config
 from vaekit.distributions import kl_term
 from vaekit.distributions.posterior import POSTERIORS, GaussianPosterior
-from vaekit.distributions.priors import PSEUDO_INPUT_MEAN, PSEUDO_INPUT_STD, make_prior
+from vaekit.distributions.priors import PSEUDO_INPUT_MEAN, PSEUDO_INPUT_STD, DiagonalGaussianMixture, make_prior
 from vaekit.evaluate import log_likelihood_estimate
 from vaekit.models import load
 from vaekit.objectives import elbo_terms, importance_log_weights
@@ -279,3 +279,30 @@ def test_vamp_needs_a_gaussian_posterior(monkeypatch):
 def test_vamp_needs_an_image_shape():
     with pytest.raises(ConfigError, match=r"model.prior=vamp needs model.image_shape"):
         make_prior(ModelConfig(prior="vamp"))
+
+
+def test_the_matrix_product_log_density_equals_torchs_mixture_in_value_and_gradient():
+    """DiagonalGaussianMixture.log_prob (two GEMMs in float64) against MixtureSameFamily's broadcast,
+    in float32, with components far from 0 and z right beside them (where the expansion cancels)."""
+    torch.manual_seed(0)
+    means = (torch.randn(7, 4) * 30).requires_grad_()
+    log_scales = (torch.randn(7, 4) * 0.5 - 2).requires_grad_()
+    logits = torch.randn(7).requires_grad_()
+    z = torch.cat([means.detach()[:3] + 1e-3 * torch.randn(3, 4), torch.randn(5, 4) * 30]).view(2, 4, 4)
+    z.requires_grad_()
+    values, gradients = [], []
+    for mixture in (MixtureSameFamily, DiagonalGaussianMixture):
+        components = Independent(Normal(means, log_scales.exp()), 1)
+        prior = mixture(Categorical(logits=logits), components)
+        log_p = prior.log_prob(z)
+        values.append(log_p)
+        gradients.append(torch.autograd.grad(log_p.sum(), (z, means, log_scales, logits)))
+    assert values[1].shape == (2, 4) and values[1].dtype == torch.float32
+    torch.testing.assert_close(values[1], values[0], rtol=1e-5, atol=1e-4)
+    for got, expected in zip(gradients[1], gradients[0]):
+        torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-3)
+
+
+def test_a_mixture_of_other_components_is_refused():
+    with pytest.raises(TypeError, match="diagonal Gaussians"):
+        DiagonalGaussianMixture(Categorical(logits=torch.zeros(3)), Normal(torch.zeros(3), torch.ones(3)))
