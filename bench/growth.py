@@ -3,16 +3,16 @@ Bernoulli, batch 128) as one setting at a time moves away from the preset, and t
 importance-sampled log p(x) as k grows.
 
 - data size: images per epoch 7,500 / 15,000 / 30,000 / 60,000 (expect linear);
-- latent size: 2 / 20 / 100 / 500 (the 400×2D encoder head and D×400 decoder input are small next
-  to 784×400 twice: nearly flat until D nears 400);
+- latent size: 2 / 20 / 100 / 500 (the 400×2D encoder head and D×400 decoder input add
+  3D/784 of the FLOPs; the elementwise work on (B, D) grows with D too);
 - batch size: 32 / 128 / 512 / 2048 (fewer, larger steps: the per-step overhead of autograd, the
   optimizer and elementwise work is amortized, up to the GEMM rate);
 - k of the IWAE objective: 1 / 5 / 20 / 50 (k decodes per image: the decoder's share grows ∝ k);
 - evaluation: seconds of the IS estimate of log p(x) on 500 test images at k = 10 / 100 / 1000 / 5000
   (∝ k once k·B rows fill a block; the encoder pass is paid once).
 
-Each training cell trains one epoch of --images images after one warm-up epoch, in this process
-on all its threads; the time is the trainer's own epoch time (the training pass). The host's
+Each training cell trains --epochs epochs of --images images in this process on all its threads;
+the time is the median of the trainer's own epoch times (the training pass) after the first. The host's
 GEMM rate is printed beside the table.
 
     python bench/growth.py                           # writes bench/results/growth.json
@@ -24,6 +24,7 @@ import argparse
 import dataclasses
 import json
 import os
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -50,20 +51,21 @@ SWEEPS = {  # setting → (values, overrides of one value; images per epoch = th
 EVALUATION_KS = (10, 100, 1000, 5000)
 
 
-def epoch_seconds(overrides: list[str], images: int, folder: Path) -> float:
-    """Epoch time of the second of two epochs (the first warms up) of mnist_vae with ``overrides``."""
+def epoch_seconds(overrides: list[str], images: int, folder: Path, epochs: int) -> float:
+    """Median epoch time of epochs 2..``epochs`` (the first warms up) of mnist_vae with ``overrides``."""
     run_dir = folder / f"run{len(list(folder.iterdir()))}"
     config = load_config(preset_path("mnist_vae"), [
-        f"data.root={DATA_ROOT}", "data.valid_fraction=0", f"train.epoch_size={images}", "train.epochs=2",
-        "train.progress=false", "train.checkpoint_every=2", "evaluate.importance_samples=0",
+        f"data.root={DATA_ROOT}", "data.valid_fraction=0", f"train.epoch_size={images}", f"train.epochs={epochs}",
+        "train.progress=false", f"train.checkpoint_every={epochs}", "evaluate.importance_samples=0",
         f"run_dir={run_dir}", *overrides])
     _, history = train_run(config)
-    return history.epochs[-1]["seconds"]
+    return statistics.median(row["seconds"] for row in history.epochs[1:])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--images", type=int, default=15_000, help="images per epoch (but in the data-size sweep)")
+    parser.add_argument("--epochs", type=int, default=4, help="epochs per cell; the median of all but the first")
     parser.add_argument("--eval-images", type=int, default=500)
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "growth.json"))
     args = parser.parse_args()
@@ -77,7 +79,7 @@ def main() -> None:
             rows = []
             for value in values:
                 images = value if setting == "data size" else args.images
-                seconds = epoch_seconds(overrides_of(value), images, Path(folder))
+                seconds = epoch_seconds(overrides_of(value), images, Path(folder), args.epochs)
                 rows.append({"value": value, "epoch_seconds": round(seconds, 3),
                              "images_per_second": round(images / seconds, 1)})
             base = rows[0]["epoch_seconds"]
