@@ -21,7 +21,6 @@ GEMM rate is printed beside the table.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import statistics

@@ -72,13 +72,14 @@ def _evaluate(args) -> dict:
 
 def _evaluate_metrics(args, config, model, evaluation, distributed) -> dict:
     """The test metrics of ``vaekit evaluate``; under torchrun (``distributed``) the ranks share the
-    log p(x) estimate of an image VAE (each every W-th batch), and compute the rest each."""
+    log p(x) estimate of an image or sentence VAE (each every W-th batch), and compute the rest each."""
     from vaekit.evaluate import evaluate_model
     from vaekit.evaluate.text import evaluate_text
     from vaekit.runs import test_images, test_sentences
 
     if model.input_kind == "tokens":
-        metrics = evaluate_text(model, test_sentences(config, model).tokens, evaluation, progress=True)
+        metrics = evaluate_text(model, test_sentences(config, model).tokens, evaluation, progress=True,
+                                distributed=distributed)
     elif model.kind == "gan":     # no density: log p(x) under N(g(z), σ² I) only for an estimator asked for by name
         from vaekit.evaluate.gan import evaluate_gan
         asked = args.estimator is not None or any(text.split("=", 1)[0].strip() == "evaluate.estimator"

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from simulated_ranks import RankOf
 from test_likelihood import exact_log_px
 from two_by_two import ALL_IMAGES, self_fitted_vae
 from vaekit.cli import main
@@ -66,16 +67,6 @@ def test_is_estimator_is_the_importance_sampled_estimate_batch_by_batch(trained)
         torch.manual_seed(seed + index)
         expected.append(log_likelihood_estimate(model, ALL_IMAGES[start:start + 5], 300, 70, 5))
     assert torch.equal(dispatched, torch.cat(expected))
-
-
-class RankOf:
-    """Rank r of W without processes: the all-reduce is the identity (the test sums the ranks)."""
-
-    def __init__(self, rank: int, world_size: int):
-        self.rank, self.world_size = rank, world_size
-
-    def sum_tensor_over_ranks(self, tensor):
-        return tensor
 
 
 @pytest.mark.parametrize("estimator", ["is", "prior", "ais"])

@@ -3,6 +3,8 @@ import math
 import pytest
 import torch
 
+from simulated_ranks import RankOf
+
 from vaekit.config import EvalConfig
 from vaekit.data.text import EOS, PAD
 from vaekit.evaluate.text import evaluate_text, perplexity
@@ -43,3 +45,21 @@ def test_sentence_vae_metrics_bound_each_other():
     assert results["perplexity_elbo"] == pytest.approx(math.exp(-results["elbo"] * 5 / 16), rel=1e-9)
     assert 0 <= results["active_units"] <= 2 and "mutual_information" in results
     assert "nll" not in evaluate_text(model, X, EvalConfig(importance_samples=0))
+
+
+def test_ranks_share_a_sentence_vaes_nll_with_one_process_numbers():
+    """Under torchrun the importance-sampled NLL is split by batches (3 batches of at most 2 sentences
+    over 2 ranks: rank 0 takes batches 0 and 2, rank 1 batch 1): the ranks' shares of the mean NLL
+    sum to the one process's."""
+    torch.manual_seed(0)
+    model = SentenceVAE(**SIZES, latent_dim=2).double().eval()
+    config = EvalConfig(importance_samples=30, sample_chunk=10, batch_size=2)
+    torch.manual_seed(5)
+    alone = evaluate_text(model, X, config)
+    total = 0.0
+    for rank in range(2):
+        torch.manual_seed(5)
+        share = evaluate_text(model, X, config, distributed=RankOf(rank, 2))
+        assert share["elbo"] == alone["elbo"]                       # the one-pass metrics: every rank, same
+        total += share["nll"]
+    assert total == pytest.approx(alone["nll"], rel=1e-12)

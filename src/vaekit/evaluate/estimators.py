@@ -85,7 +85,7 @@ def estimate_log_likelihood(model, images: torch.Tensor, config: EvalConfig = Ev
                                                      config.ais_step_size, config.ais_start, examples, progress),
     }[config.estimator]
     began = time.perf_counter()
-    log_px = _by_batches(estimate, images, config.batch_size, distributed,
+    log_px = estimate_by_batches(estimate, images, config.batch_size, distributed,
                          f"log p(x), {config.estimator}, k={k}" if progress else None)
     seconds = time.perf_counter() - began
     evaluations = counted.evaluations
@@ -98,20 +98,23 @@ def estimate_log_likelihood(model, images: torch.Tensor, config: EvalConfig = Ev
             "decoder_evaluations": evaluations, "seconds": seconds}
 
 
-def _by_batches(estimate, images: torch.Tensor, batch_size: int, distributed, progress: str | None) -> torch.Tensor:
-    """``estimate`` (a batch of rows ↦ log p̂(x) per row) over every row of ``images``, batch i drawn
-    with the seed s + i (s from the global generator), so that the numbers do not depend on how many
-    processes share the work: rank r of W estimates batches r, r + W, … and the ranks' rows are summed
-    (each row is filled by one rank, zero on the others)."""
+def estimate_by_batches(estimate, rows: torch.Tensor, batch_size: int, distributed, progress: str | None,
+                        dtype: torch.dtype | None = None) -> torch.Tensor:
+    """``estimate`` (a batch of rows ↦ log p̂(x) per row) over every row of ``rows`` (images or
+    sentences), batch i drawn with the seed s + i (s from the global generator), so that the numbers
+    do not depend on how many processes share the work: rank r of W estimates batches r, r + W, …
+    and the ranks' rows are summed (each row is filled by one rank, zero on the others). The result
+    has ``dtype`` (default: that of floating-point rows, else torch's default)."""
     from tqdm.auto import tqdm
 
     seed = int(torch.randint(0, 2 ** 62, ()))
     rank, world = (0, 1) if distributed is None else (distributed.rank, distributed.world_size)
-    log_px = torch.zeros(len(images), dtype=images.dtype if images.is_floating_point() else torch.get_default_dtype())
-    batches = range(rank, math.ceil(len(images) / batch_size), world)
+    dtype = dtype or (rows.dtype if rows.is_floating_point() else torch.get_default_dtype())
+    log_px = torch.zeros(len(rows), dtype=dtype)
+    batches = range(rank, math.ceil(len(rows) / batch_size), world)
     for index in tqdm(batches, desc=progress, disable=progress is None, leave=False):
-        rows = slice(index * batch_size, (index + 1) * batch_size)
+        batch = slice(index * batch_size, (index + 1) * batch_size)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed + index)
-            log_px[rows] = estimate(images[rows])
+            log_px[batch] = estimate(rows[batch])
     return log_px if distributed is None else distributed.sum_tensor_over_ranks(log_px)

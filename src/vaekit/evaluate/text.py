@@ -19,6 +19,7 @@ from vaekit.config import EvalConfig
 from vaekit.data.text import PAD
 from vaekit.distributions import kl_term
 from vaekit.evaluate.diagnostics import collapse_diagnostics
+from vaekit.evaluate.estimators import estimate_by_batches
 from vaekit.evaluate.likelihood import log_likelihood_estimate
 from vaekit.models.sentence_vae import LanguageModel
 
@@ -36,10 +37,13 @@ def _nll_summary(log_px: torch.Tensor, num_tokens: int) -> dict[str, float]:
 
 
 @torch.no_grad()
-def evaluate_text(model, tokens: torch.Tensor, config: EvalConfig = EvalConfig(), progress: bool = False) -> dict:
+def evaluate_text(model, tokens: torch.Tensor, config: EvalConfig = EvalConfig(), progress: bool = False,
+                  distributed=None) -> dict:
     """NLL per sentence, perplexity per word and, for a sentence VAE, ELBO, KL and collapse diagnostics
     on sentences ``tokens`` (N, T). Batches hold sentences of similar length (sorted), so that little
-    time goes into <pad>; ``config.batch_size × config.sample_chunk`` sentences are decoded at once."""
+    time goes into <pad>; ``config.batch_size × config.sample_chunk`` sentences are decoded at once.
+    Under torchrun (``distributed``) the ranks share the importance-sampled NLL, batch by batch, with
+    one process's numbers (``estimators.estimate_by_batches``)."""
     model.eval()
     tokens = model.check_input(tokens if config.max_examples is None else tokens[:config.max_examples], "test data")
     lengths = (tokens != PAD).sum(1)
@@ -66,7 +70,11 @@ def evaluate_text(model, tokens: torch.Tensor, config: EvalConfig = EvalConfig()
         "mutual_information": diagnostics["mutual_information"],
     })
     if config.importance_samples > 0:
-        log_px = log_likelihood_estimate(model, tokens, config.importance_samples, config.sample_chunk,
-                                         config.batch_size, progress=progress, rows_per_decode=None)
+        def estimate(rows):      # one batch of sentences, decoded in whole chunks (a recurrent decoder)
+            return log_likelihood_estimate(model, rows, config.importance_samples, config.sample_chunk, len(rows),
+                                           rows_per_decode=None)
+        log_px = estimate_by_batches(estimate, tokens, config.batch_size, distributed,
+                                     f"log p(x), k={config.importance_samples}" if progress else None,
+                                     dtype=next(model.parameters()).dtype)
         results.update({"importance_samples": config.importance_samples, **_nll_summary(log_px, num_tokens)})
     return results
