@@ -52,8 +52,9 @@ def _evaluate(args) -> dict:
     if args.ais_start is not None:
         evaluation = dataclasses.replace(evaluation, ais_start=args.ais_start)
     torch.manual_seed(config.train.seed)          # the z draws of the ELBO and of L_k: same numbers every time
+    options = {key: value for key, value in vars(args).items() if key != "handler"}   # JSON-able, same on every rank
     with evaluation_session(config.train, {"config": to_dict(config), "evaluate": to_dict(evaluation),
-                                           "options": {key: value for key, value in vars(args).items() if key != "handler"}}) as distributed:
+                                           "options": options}) as distributed:
         results = _evaluate_metrics(args, config, model, evaluation, distributed)
         if distributed is not None and not distributed.is_main:
             return results                        # under torchrun rank 0 alone writes and prints
@@ -338,11 +339,11 @@ def _latent_map(config, model, path: Path) -> Path | None:
     from vaekit.runs import test_images
     from vaekit.viz import latent_grid, save_latent_map
 
+    if model.config.latent_dim != 2:        # the code size of every image model with codes
+        return None
     test = test_images(config, model)
     with torch.no_grad():
-        codes = model.code(test.images[:2000])                                   # (N, D)
-        if codes.shape[1] != 2:
-            return None
+        codes = model.code(test.images[:2000])                                   # (N, 2)
         limit = float(codes.abs().quantile(0.99))
         grid_images = mean_or_sample(model.decode(latent_grid(20, limit)))       # (400, C, H, W)
     save_latent_map(path, codes, None if test.labels is None else test.labels[:2000], grid_images, limit,

@@ -84,9 +84,12 @@ def _load_idx_set(
         fetch(base_url + file, root / name / file, md5=md5[file], download=download)
         for file in IDX_FILES[split]
     )
-    images = torch.from_numpy(read_idx(images_file)).unsqueeze(1).float().div_(255)  # (N, 1, 28, 28)
-    labels = torch.from_numpy(read_idx(labels_file)).long()  # (N,)
-    return ImageData(images, labels, f"{name}-{split}")
+    return _grey_images(read_idx(images_file), read_idx(labels_file), f"{name}-{split}")
+
+
+def _grey_images(images: np.ndarray, labels: np.ndarray, name: str) -> ImageData:
+    """uint8 images (N, H, W) and labels (N,) as ImageData: grey levels in [0, 1], shape (N, 1, H, W)."""
+    return ImageData(torch.from_numpy(images).unsqueeze(1).float().div_(255), torch.from_numpy(labels).long(), name)
 
 
 def _load_binarized(split: str, root: Path, download: bool) -> ImageData:
@@ -97,9 +100,7 @@ def _load_binarized(split: str, root: Path, download: bool) -> ImageData:
 
 def _load_mnist_subset(split: str, root: Path, download: bool) -> ImageData:
     """The 5,000 + 1,000 MNIST images shipped inside the package, grey levels as for "mnist"."""
-    images, labels = load_mnist_subset(split)                                  # (N, 28, 28), (N,) uint8
-    return ImageData(torch.from_numpy(images).unsqueeze(1).float().div_(255), torch.from_numpy(labels).long(),
-                     f"mnist-subset-{split}")
+    return _grey_images(*load_mnist_subset(split), f"mnist-subset-{split}")
 
 
 def _load_digits(split: str, root: Path, download: bool) -> ImageData:

@@ -20,7 +20,7 @@ from vaekit.evaluate.active_units import posterior_mean_variance
 from vaekit.evaluate.posterior_statistics import batch_kl
 from vaekit.evaluate.summary import mean_or_none
 from vaekit.models import Model
-from vaekit.viz.interpolate import slerp
+from vaekit.viz.interpolate import METHODS, path
 from vaekit.viz.text import decode_rows
 
 MAX_ABS_LATENT = 1e6        # |z| above this is refused: no trained decoder means anything there
@@ -137,11 +137,8 @@ def dimension_ranking(model: Model, inputs: torch.Tensor) -> list[dict]:
 
 
 def path_points(start: torch.Tensor, end: torch.Tensor, times: list[float], method: str) -> torch.Tensor:
-    """z(t) = (1−t) z0 + t z1, or slerp (``vaekit.viz.interpolate``), from ``start`` to ``end`` (both
+    """z(t) = (1−t) z0 + t z1, or slerp (``vaekit.viz.interpolate.path``), from ``start`` to ``end`` (both
     (D,)) at each t of ``times``; returns (T, D)."""
-    t = torch.tensor(times, dtype=start.dtype)                                        # (T,)
-    if method == "slerp":
-        return slerp(start, end, t)
-    if method == "linear":
-        return (1 - t[:, None]) * start + t[:, None] * end
-    raise LatentError(f"method must be 'linear' or 'slerp', got {method!r}")
+    if method not in METHODS:
+        raise LatentError(f"method must be 'linear' or 'slerp', got {method!r}")
+    return path(start, end, torch.tensor(times, dtype=start.dtype), method)

@@ -89,9 +89,8 @@ class Distributed:
 
     def sum_over_ranks(self, totals: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Σ_r totals_r for every key (all ranks hold the same keys, in the same order)."""
-        stacked = torch.stack([torch.as_tensor(value) for value in totals.values()]).to(self.device)
-        dist.all_reduce(stacked)
-        return dict(zip(totals, stacked.cpu()))
+        stacked = torch.stack([torch.as_tensor(value) for value in totals.values()])
+        return dict(zip(totals, self.sum_tensor_over_ranks(stacked)))
 
     def decide(self, flag: bool) -> bool:
         """Rank 0's ``flag`` on every rank: a decision taken on one clock (the time limit)."""

@@ -18,14 +18,21 @@ def slerp(z0: torch.Tensor, z1: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
     return (torch.sin((1 - t) * omega) / sine) * z0 + (torch.sin(t * omega) / sine) * z1
 
 
-def interpolate(z0: torch.Tensor, z1: torch.Tensor, steps: int, method: str = "linear") -> torch.Tensor:
-    """``steps`` codes from z0 to z1 (both included), shape (steps, ..., D)."""
-    if steps < 2:
-        raise ValueError(f"steps must be ≥ 2, got {steps}")
-    t = torch.linspace(0, 1, steps, dtype=z0.dtype)
+METHODS = ("linear", "slerp")
+
+
+def path(z0: torch.Tensor, z1: torch.Tensor, t: torch.Tensor, method: str = "linear") -> torch.Tensor:
+    """Codes at times ``t`` (T,) on the linear or spherical path from z0 to z1 (both (..., D)); (T, ..., D)."""
     if method == "linear":
         t = t.view(-1, *([1] * z0.dim()))
         return (1 - t) * z0 + t * z1
     if method == "slerp":
         return slerp(z0, z1, t)
     raise ValueError(f"method must be 'linear' or 'slerp', got {method!r}")
+
+
+def interpolate(z0: torch.Tensor, z1: torch.Tensor, steps: int, method: str = "linear") -> torch.Tensor:
+    """``steps`` codes from z0 to z1 (both included), shape (steps, ..., D)."""
+    if steps < 2:
+        raise ValueError(f"steps must be ≥ 2, got {steps}")
+    return path(z0, z1, torch.linspace(0, 1, steps, dtype=z0.dtype), method)
