@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import gc
 import hashlib
 import json
 import os
@@ -160,6 +161,7 @@ def _session(train: TrainConfig, check_batch: bool, what: str, settings: Any, ad
                                 timeout=timedelta(minutes=train.distributed_timeout_minutes))
         distributed.agree(what, settings, advice)
         yield distributed
+        _leave_together()
     except RuntimeError as error:
         if not _failed_collective(error):
             raise
@@ -167,6 +169,15 @@ def _session(train: TrainConfig, check_batch: bool, what: str, settings: Any, ad
     finally:
         if dist.is_initialized():
             dist.destroy_process_group()
+
+
+def _leave_together() -> None:
+    """Free this rank's DDP reducers (they hold the process group, and gloo's threads abort the
+    process with "terminate called without an active exception" when the interpreter destroys them
+    at exit), then wait for every rank, so that no rank tears its connections down while rank 0 is
+    still writing the last checkpoint."""
+    gc.collect()
+    dist.barrier()
 
 
 def _from_environment(train: TrainConfig, check_batch: bool = True) -> tuple[Distributed, str]:
