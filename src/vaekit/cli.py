@@ -73,7 +73,8 @@ def _evaluate(args) -> dict:
 
 def _evaluate_metrics(args, config, model, evaluation, distributed) -> dict:
     """The test metrics of ``vaekit evaluate``; under torchrun (``distributed``) the ranks share the
-    log p(x) estimate of an image or sentence VAE (each every W-th batch), and compute the rest each."""
+    log p(x) estimate of an image or sentence VAE or of a GAN's generator (each every W-th batch),
+    and compute the rest each."""
     from vaekit.evaluate import evaluate_model
     from vaekit.evaluate.text import evaluate_text
     from vaekit.runs import test_images, test_sentences
@@ -86,7 +87,7 @@ def _evaluate_metrics(args, config, model, evaluation, distributed) -> dict:
         asked = args.estimator is not None or any(text.split("=", 1)[0].strip() == "evaluate.estimator"
                                                   for text in args.overrides)
         metrics = evaluate_gan(model, test_images(config, model).images, evaluation,
-                               evaluation.estimator if asked else None, progress=True)
+                               evaluation.estimator if asked else None, progress=True, distributed=distributed)
     else:
         metrics = evaluate_model(model, test_images(config, model).images, evaluation, progress=True,
                                  distributed=distributed)

@@ -67,9 +67,11 @@ def discriminator_statistics(model, images: torch.Tensor, batch_size: int = 100)
 
 
 def evaluate_gan(model, images: torch.Tensor, config: EvalConfig = EvalConfig(), estimator: str | None = None,
-                 progress: bool = False) -> dict:
+                 progress: bool = False, distributed=None) -> dict:
     """The module docstring's report on ``images`` (prepared as the model expects); log p(x) under
-    N(g(z), σ² I) only when ``estimator`` is given (``is`` and ``ais_start=posterior`` are refused)."""
+    N(g(z), σ² I) only when ``estimator`` is given (``is`` and ``ais_start=posterior`` are refused).
+    Under torchrun (``distributed``) the ranks share the log p(x) estimate by batches, with one
+    process's numbers; each computes the discriminator's statistics (the same on every rank)."""
     if estimator is not None:
         config = dataclasses.replace(config, estimator=estimator)
         check_estimator_config(config)
@@ -86,7 +88,8 @@ def evaluate_gan(model, images: torch.Tensor, config: EvalConfig = EvalConfig(),
     if estimator is None:
         return {**results, "likelihood": NO_LIKELIHOOD.format(model.config.latent_dim)}
     std = config.gan_noise_std
-    estimate = estimate_log_likelihood(GaussianObservation(model, std), images, config, progress=progress)
+    estimate = estimate_log_likelihood(GaussianObservation(model, std), images, config, progress=progress,
+                                       distributed=distributed)
     return {**results,
             "likelihood": f"gaussian observation model added to the generator: p(x|z) = N(g(z), σ² I), σ = {std:.4g} "
                           f"(σ² = {std ** 2:.4g}, evaluate.gan_noise_std; Wu et al. 2017); the number depends on σ, "
