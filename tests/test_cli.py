@@ -116,3 +116,20 @@ def test_every_richer_model_trains_reports_and_evaluates_with_each_estimator(nam
         metrics = json.loads((folder / "report" / "metrics.json").read_text())
         assert metrics["estimator"] == estimator and math.isfinite(metrics["nll"])
         assert metrics["estimator_decoder_evaluations"] > 0
+
+
+def test_help_and_presets_do_not_import_torch_but_the_api_names_still_resolve():
+    """``import vaekit``, ``vaekit --help`` and ``vaekit presets`` run without importing torch (1.5 s
+    here); ``vaekit.VAE`` and the other public names import it on first use."""
+    import subprocess
+    import sys
+    probe = ("import sys, contextlib, io; from vaekit.cli import main\n"
+             "with contextlib.redirect_stdout(io.StringIO()):\n"
+             "    try: main(['--help'])\n"
+             "    except SystemExit: pass\n"
+             "    main(['presets'])\n"
+             "import vaekit; assert 'torch' not in sys.modules, 'torch imported'\n"
+             "assert vaekit.VAE.__name__ == 'VAE' and vaekit.models.VAE is vaekit.VAE and 'torch' in sys.modules\n"
+             "assert all(getattr(vaekit, name) is not None for name in vaekit.__all__)\n")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr

@@ -479,30 +479,37 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unrecognized arguments: {' '.join(strays)}")
     if strays:
         args.overrides = [*args.overrides, *strays]
+    warnings.showwarning = lambda message, *_, **__: print(f"vaekit {args.command}: warning: {message}",
+                                                           file=sys.stderr)
+    try:
+        args.handler(args)
+    except Exception as error:
+        return _failed(args.command, error)
+    return 0
+
+
+def _failed(command: str, error: Exception) -> int:
+    """Exit status 2 with one line on stderr for bad input and for sizes too large for this machine;
+    any other error is a bug and is raised again. (The error classes are imported here, not at the
+    top, so that ``vaekit --help`` and ``vaekit presets`` need no torch.)"""
     from vaekit.config import ConfigError
     from vaekit.data import DataError
     from vaekit.train import CheckpointError, TrainingError
     from vaekit.train.distributed import DistributedError, error_prefix
 
-    warnings.showwarning = lambda message, *_, **__: print(f"vaekit {args.command}: warning: {message}",
-                                                           file=sys.stderr)
-    try:
-        args.handler(args)
-    except (ConfigError, DataError, CheckpointError, TrainingError, DistributedError, FileNotFoundError,
-            FileExistsError, ValueError, KeyError) as error:
+    if isinstance(error, (ConfigError, DataError, CheckpointError, TrainingError, DistributedError,
+                          FileNotFoundError, FileExistsError, ValueError, KeyError)):
         message = error.args[0] if isinstance(error, KeyError) and error.args else error
         if error_prefix() is not None:   # None: another rank of a torchrun launch, whose rank 0 says the same
-            print(f"vaekit {args.command}: error: {error_prefix()}{message}", file=sys.stderr)
+            print(f"vaekit {command}: error: {error_prefix()}{message}", file=sys.stderr)
         return 2
-    except (MemoryError, RuntimeError) as error:    # sizes too large for this machine; other errors are bugs
-        text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        if isinstance(error, RuntimeError) and "memory" not in text:
-            raise
+    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    if isinstance(error, MemoryError) or (isinstance(error, RuntimeError) and "memory" in text):
         if error_prefix() is not None:
-            print(f"vaekit {args.command}: error: {error_prefix()}out of memory ({text}); use smaller sizes or "
+            print(f"vaekit {command}: error: {error_prefix()}out of memory ({text}); use smaller sizes or "
                   "batches", file=sys.stderr)
         return 2
-    return 0
+    raise error
 
 
 if __name__ == "__main__":
