@@ -384,6 +384,24 @@ def _presets(args) -> None:
     print(f"# {path}\n{path.read_text()}", end="")
 
 
+def _at_least(minimum: int, maximum: int | None = None):
+    """An argparse type: an integer in [minimum, maximum], else argparse's one-line usage error."""
+    def integer(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < minimum or (maximum is not None and value > maximum):
+            bounds = f"≥ {minimum}" if maximum is None else f"between {minimum} and {maximum}"
+            raise argparse.ArgumentTypeError(f"must be {bounds}, got {value}")
+        return value
+    integer.__name__ = "integer"
+    return integer
+
+
+COUNT = _at_least(1)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vaekit", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -411,7 +429,7 @@ def build_parser() -> argparse.ArgumentParser:
                                        "self-contained report.html")):
         command = run_command(name, help_text, _evaluate if name == "evaluate" else _report)
         command.add_argument("-k", "--importance-samples", type=int, help="k of the IWAE estimate (default: config)")
-        command.add_argument("--max-examples", type=int, help="evaluate on the first N test images only")
+        command.add_argument("--max-examples", type=COUNT, help="evaluate on the first N test images only")
         command.add_argument("--estimator", choices=("is", "ais", "prior"),
                              help="log p(x) by importance sampling with q(z|x), annealed importance sampling "
                                   "(k HMC chains) or naive Monte Carlo from p(z) (default: config)")
@@ -420,14 +438,14 @@ def build_parser() -> argparse.ArgumentParser:
                              help="ais: anneal from p(z) (Wu et al. 2017) or from q(z|x) (default: config)")
         command.add_argument("--disentanglement", action="store_true",
                              help="also BetaVAE/FactorVAE scores, MIG, SAP, DCI (automatic for dSprites runs)")
-        command.add_argument("--metric-points", type=int, default=10_000,
+        command.add_argument("--metric-points", type=COUNT, default=10_000,
                              help="points of MIG, SAP and DCI (disentanglement_lib: 10,000)")
-        command.add_argument("--votes", type=int, default=1_000,
+        command.add_argument("--votes", type=COUNT, default=1_000,
                              help="training votes of the BetaVAE/FactorVAE scores (disentanglement_lib: 10,000)")
         command.add_argument("--sample-quality", action="store_true",
                              help="also FD, precision, recall (digit-classifier features) and sharpness of "
                                   "prior draws, means and samples, with test images as the floor")
-        command.add_argument("--sample-quality-n", type=int, default=2_000,
+        command.add_argument("--sample-quality-n", type=_at_least(2), default=2_000,
                              help="images per set of --sample-quality (default 2000)")
         command.add_argument("overrides", nargs="*", help="section.key=value overrides of the run config")
         if name == "report":
@@ -437,13 +455,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     sample = run_command("sample", "draw from the prior: mean images and pixel samples, or sentences "
                                    "(greedy and sampled decoding)", _sample)
-    sample.add_argument("-n", "--num", type=int, default=16)
+    sample.add_argument("-n", "--num", type=COUNT, default=16)
     sample.add_argument("--seed", type=int, default=0)
     reconstruct = run_command("reconstruct", "reconstruct test images or sentences", _reconstruct)
-    reconstruct.add_argument("-n", "--num", type=int, default=16)
+    reconstruct.add_argument("-n", "--num", type=COUNT, default=16)
     interpolate = run_command("interpolate", "decode paths between codes of test images or sentences "
                                              "(homotopies)", _interpolate)
-    interpolate.add_argument("--pairs", type=int, default=4)
+    interpolate.add_argument("--pairs", type=COUNT, default=4)
     interpolate.add_argument("--steps", type=int, default=10)
     interpolate.add_argument("--method", choices=("linear", "slerp"), default="linear")
     experiment = commands.add_parser(
@@ -466,7 +484,7 @@ def build_parser() -> argparse.ArgumentParser:
                                 description="Serve a page to explore an image run: latent map, interpolation, "
                                             "traversals, samples. Binds 127.0.0.1 unless --host says otherwise.")
     serve.add_argument("run_dir", help="a run folder written by `vaekit train` (an image VAE or autoencoder, or a sentence VAE)")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--port", type=_at_least(1, 65535), default=8000)
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     serve.set_defaults(handler=_serve)
     return parser

@@ -3,6 +3,7 @@ get a 4xx with a message, a flood is bounded, and nothing outside the page and t
 from __future__ import annotations
 
 import concurrent.futures
+import socket
 import warnings
 
 import pytest
@@ -257,3 +258,19 @@ def test_serve_binds_this_machine_only_by_default():
 def test_serve_refuses_a_folder_that_is_not_a_run_with_a_message(tmp_path, capsys):
     assert main(["serve", str(tmp_path)]) == 2
     assert "not a run folder" in capsys.readouterr().err
+
+
+def test_serve_on_a_port_in_use_or_a_foreign_address_says_so_in_one_line(vae2_run, capsys):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["serve", str(vae2_run), "--port", str(port)]) == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in capsys.readouterr().err
+    assert main(["serve", str(vae2_run), "--host", "192.0.2.1", "--port", str(port)]) == 2   # TEST-NET-1: not ours
+    assert "cannot listen on 192.0.2.1" in capsys.readouterr().err
+    assert main(["serve", str(vae2_run), "--host", "no-such-host.invalid"]) == 2
+    assert "--host no-such-host.invalid" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["serve", str(vae2_run), "--port", "70000"])
+    assert "--port: must be between 1 and 65535, got 70000" in capsys.readouterr().err

@@ -14,6 +14,8 @@ queueing without bound.
 from __future__ import annotations
 
 import contextlib
+import errno
+import socket
 import threading
 from importlib import resources
 from pathlib import Path
@@ -225,9 +227,30 @@ def create_app(run_dir: str | Path, max_points: int = 2000, max_concurrent: int 
 
 
 def serve(run_dir: str | Path, host: str = "127.0.0.1", port: int = 8000) -> None:
-    """Build the app, print its URL and serve until interrupted."""
+    """Build the app, bind ``host:port`` (a ``ValueError`` in one line if it cannot: in use, not an
+    address of this machine), print the URL and serve until interrupted."""
     import uvicorn
 
     app = create_app(run_dir)
+    listening = listening_socket(host, port)
     print(f"vaekit serve: exploring {run_dir} at http://{host}:{port}/ (Ctrl-C to stop)", flush=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[listening])
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to ``host:port`` and listening, for uvicorn to serve on."""
+    try:
+        family, kind, protocol, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except socket.gaierror as error:
+        raise ValueError(f"--host {host}: not an address or host name this machine can resolve ({error.strerror})") from None
+    listening = socket.socket(family, kind, protocol)
+    listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listening.bind(address)
+    except OSError as error:
+        listening.close()
+        advice = ("another program listens there: stop it or choose another --port" if error.errno == errno.EADDRINUSE
+                  else "choose another --host or --port")
+        raise ValueError(f"cannot listen on {host}:{port}: {error.strerror}; {advice}") from None
+    listening.listen(128)
+    return listening
