@@ -245,6 +245,14 @@ CASES = [
          lambda folder: (folder / "run" / "config.yaml").write_text(
              f"model: !!python/object/apply:os.system ['touch {folder / MARKER}']\n"), "config.yaml"),
     Case("run-folder-missing", ["evaluate", "{case}/no-such-run"], nothing, "no-such-run"),
+    # command-line options
+    Case("option-zero-samples", ["sample", "{run}", "-n", "0"], nothing, "-n/--num"),
+    Case("option-negative-pairs", ["interpolate", "{run}", "--pairs", "-1"], nothing, "--pairs"),
+    Case("option-zero-examples", ["evaluate", "{run}", "--max-examples", "0"], nothing, "--max-examples"),
+    Case("option-not-a-number", ["evaluate", "{run}", "-k", "many"], nothing, "-k/--importance-samples"),
+    Case("option-unknown-estimator", ["evaluate", "{run}", "--estimator", "mcmc"], nothing, "--estimator"),
+    Case("option-port-out-of-range", ["serve", "{run}", "--port", "70000"], nothing, "--port"),
+    Case("option-unknown-command", ["evaluat", "{run}"], nothing, "evaluat"),
 ]
 
 
@@ -291,7 +299,7 @@ def test_bad_input_is_one_clear_line_and_exit_status_2(case, outcomes):
     assert "Traceback" not in stderr, stderr
     assert outcome["status"] == 2, stderr
     lines = stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("vaekit ") and ": error: " in lines[0], stderr
+    assert len(lines) == 1 and lines[0].startswith(("vaekit ", "vaekit:")) and ": error: " in lines[0], stderr
     assert case.names in lines[0], lines[0]
     assert not (folder / MARKER).exists(), "a payload in the input ran"
     written = files_in(folder) - outcome["before"]

@@ -402,8 +402,15 @@ def _at_least(minimum: int, maximum: int | None = None):
 COUNT = _at_least(1)
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a usage error in one line (exit status 2) that points to ``--help``."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="vaekit", description=__doc__)
+    parser = _Parser(prog="vaekit", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     train = commands.add_parser("train", help="train a model from a preset or a YAML config",
