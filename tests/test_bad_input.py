@@ -253,6 +253,10 @@ CASES = [
     Case("option-unknown-estimator", ["evaluate", "{run}", "--estimator", "mcmc"], nothing, "--estimator"),
     Case("option-port-out-of-range", ["serve", "{run}", "--port", "70000"], nothing, "--port"),
     Case("option-unknown-command", ["evaluat", "{run}"], nothing, "evaluat"),
+    Case("option-disentanglement-without-dsprites", ["evaluate", "{run}", "--disentanglement"], nothing,
+         "--disentanglement"),
+    Case("experiment-negative-epochs", ["experiment", "linear-ae-pca", "--quick", "epochs=-1",
+                                        "--out", "{case}/out"], nothing, "epochs"),
 ]
 
 

@@ -40,6 +40,9 @@ def _evaluate(args) -> dict:
     if args.sample_quality and args.sample_quality_n < 4:
         raise ValueError(f"--sample-quality-n must be ≥ 4 (k = 3 nearest neighbours), got {args.sample_quality_n}")
     config, model = load_run(args.run_dir, args.overrides)
+    if args.disentanglement and not config.data.name.startswith("dsprites"):
+        raise ValueError(f"--disentanglement needs a model trained on dSprites (the metrics need its ground-truth "
+                         f"factors); this run has data.name={config.data.name}")
     evaluation = config.evaluate
     if args.importance_samples is not None:
         evaluation = dataclasses.replace(evaluation, importance_samples=args.importance_samples)
@@ -100,9 +103,6 @@ def _disentanglement(args, config, model) -> dict:
     from vaekit.data.dsprites import dsprites_ground_truth
     from vaekit.evaluate.disentanglement import compute_all, model_representation
 
-    if not config.data.name.startswith("dsprites"):
-        raise SystemExit(f"vaekit evaluate --disentanglement: needs a model trained on dSprites, "
-                         f"got data.name={config.data.name}")
     print(f"disentanglement metrics on {args.metric_points} points and {args.votes} votes ...", flush=True)
     return compute_all(dsprites_ground_truth(config.data.name, config.data.root), model_representation(model),
                        random_state=config.train.seed, num_train=args.metric_points,

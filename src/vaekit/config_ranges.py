@@ -89,9 +89,39 @@ RANGES: dict[str, Range] = {
 }
 
 
+# The settings of `vaekit experiment NAME` (dataclasses in vaekit.experiments), ranged by name and type:
+# counts, sizes and epochs ≥ 1; rates, limits and tolerances > 0; dropout rates, fractions, ratios and
+# corruption levels in [0, 1]; weights of regularizers ≥ 0.
+SETTING_COUNTS = {"seed", "pretrain_epochs", "arithmetic_from", "arithmetic_to", "num_fixed_codes"}
+SETTING_WEIGHTS = {"free_bits", "image_free_bits", "tcvae_beta", "factor_gamma", "betas", "gaussian_levels"}
+SETTING_PROBABILITIES = ("_dropout", "fraction", "_ratio", "masking_levels", "salt_and_pepper_levels",
+                         "min_classifier_accuracy")
+
+
+def setting_range(name: str, value: Any) -> Range:
+    """The range of experiment setting ``name`` whose value (or first item) is ``value``."""
+    first = value[0] if isinstance(value, tuple) and value else value
+    if isinstance(first, int) and not isinstance(first, bool):
+        return COUNT if name in SETTING_COUNTS else SIZE
+    if name in SETTING_WEIGHTS:
+        return COUNT
+    if name.endswith(SETTING_PROBABILITIES) or name.startswith(("max_fraction", "min_fraction")):
+        return PROBABILITY
+    return POSITIVE
+
+
+def _numbers(value: Any) -> bool:
+    items = value if isinstance(value, tuple) else (value,)
+    return all(isinstance(item, (int, float)) and not isinstance(item, bool) for item in items)
+
+
 def range_problem(owner: type, name: str, value: Any, key: str) -> str | None:
     """Why ``value`` of field ``name`` (config key ``key``) of class ``owner`` is out of range, or None."""
-    allowed = RANGES.get(f"{owner.__name__}.{name}") if owner.__module__ == "vaekit.config" else None
+    allowed = None
+    if owner.__module__ == "vaekit.config":
+        allowed = RANGES.get(f"{owner.__name__}.{name}")
+    elif owner.__module__.startswith("vaekit.experiments.") and _numbers(value):
+        allowed = setting_range(name, value)
     if allowed is None or value is None:
         return None
     items = value if isinstance(value, tuple) else (value,)

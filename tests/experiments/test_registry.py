@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from vaekit.cli import main
@@ -33,3 +35,23 @@ def test_list_names_every_experiment(capsys):
     assert main(["experiment", "--list"]) == 0
     listed = capsys.readouterr().out
     assert all(name in listed for name in EXPERIMENTS.names())
+
+
+@pytest.mark.parametrize("experiment, override, message", [
+    ("linear-ae-pca", "epochs=-1", "epochs must be ≥ 1, got -1"),
+    ("linear-ae-pca", "code_sizes=[2, 0]", "code_sizes[1] must be ≥ 1, got 0"),
+    ("linear-ae-pca", "lr=0", "lr must be > 0"),
+    ("linear-ae-pca", "seed=-1", "seed must be ≥ 0"),
+    ("posterior-collapse", "word_dropout=1.5", "word_dropout must be in [0, 1]"),
+    ("denoising-ae", "masking_levels=[0.2, -0.1]", "masking_levels[1] must be in [0, 1]"),
+    ("beta-sweep", "betas=[1.0, -4.0]", "betas[1] must be ≥ 0"),
+    ("tighter-bounds", "bound_samples=[1, 0]", "bound_samples[1] must be ≥ 1"),
+])
+def test_out_of_range_settings_stop_before_anything_runs(experiment, override, message):
+    """Sizes ≥ 1, rates > 0, seeds ≥ 0, dropout and corruption levels in [0, 1], weights ≥ 0 — and the
+    shipped full and quick settings of every experiment are all in range."""
+    with pytest.raises(ConfigError, match=f"experiment {experiment}: {re.escape(message)}"):
+        load_settings(EXPERIMENTS[experiment], True, [override])
+    for name in EXPERIMENTS.names():
+        for quick in (True, False):
+            load_settings(EXPERIMENTS[name], quick)

@@ -39,9 +39,9 @@ def check_explorable(model: Model) -> None:
     a sentence decoder (text)."""
     if model.kind not in SUPPORTED_KINDS:
         why = "holds sentences but no latent code" if model.input_kind == "tokens" else "is not explorable"
-        raise ValueError(f"vaekit serve: model.kind={model.kind} {why}; it serves {', '.join(SUPPORTED_KINDS)} runs")
+        raise ValueError(f"model.kind={model.kind} {why}: the explorer serves {', '.join(SUPPORTED_KINDS)} runs")
     if model.config.architecture == "pixelcnn":
-        raise ValueError("vaekit serve: a pixelcnn decoder has no closed-form mean image to show live")
+        raise ValueError("a pixelcnn decoder has no closed-form mean image to show live")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -103,7 +103,7 @@ def decode_images(model: Model, latents: torch.Tensor) -> tuple[torch.Tensor, to
     likelihood = model.decode(latents)
     mean = mean_or_none(likelihood)
     if mean is None:
-        raise ValueError(f"vaekit serve: the {model.kind}'s decoder has no closed-form mean")
+        raise ValueError(f"the {model.kind}'s decoder has no closed-form mean")
     return mean.clamp(0, 1), likelihood.sample().clamp(0, 1)
 
 
