@@ -163,7 +163,9 @@ def load_text(name: str, split: str = "train", root: str | os.PathLike | None = 
         if not path.is_file():
             raise DataError(f"{path}: no such text file (expected one sentence a line).")
         if split not in ("train", "test"):
-            raise DataError(f"a text file has the splits ('train', 'test'); got split={split!r}.")
+            advice = (" (the ptb preset validates on ptb's own valid split: set data.valid_split= to validate on "
+                      "data.valid_fraction of the training sentences instead)" if split == "valid" else "")
+            raise DataError(f"{path}: a text file has the splits ('train', 'test'); got split={split!r}{advice}.")
         source = train_source = str(path)
         all_lines = _read_lines(path.read_bytes(), source)
         train_lines = [(n, line) for n, line in all_lines if n % TEST_EVERY]
