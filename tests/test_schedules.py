@@ -50,7 +50,7 @@ def test_bad_schedules_are_named(config, message):
 def test_free_bits_per_dimension_is_sum_of_max_of_threshold_and_batch_mean():
     kl = torch.tensor([[0.1, 2.0, 0.6], [0.3, 4.0, 0.2]], requires_grad=True)   # batch means 0.2, 3.0, 0.4
     value = free_bits_kl(kl, threshold=0.5)
-    assert float(value) == pytest.approx(0.5 + 3.0 + 0.5)
+    assert value.item() == pytest.approx(0.5 + 3.0 + 0.5)
     value.backward()
     assert torch.equal(kl.grad, torch.tensor([[0.0, 0.5, 0.0], [0.0, 0.5, 0.0]]))  # no pull below λ
 

@@ -148,7 +148,7 @@ def test_capacity_schedule_moves_the_target_and_weights_add_to_the_loss():
         torch.manual_seed(1)
         loss, terms = OBJECTIVES["elbo"](model, x, config, step=step)
         assert float(terms["capacity"]) == pytest.approx(abs(float(terms["kl"]) - target), abs=1e-5)
-        assert float(loss) == pytest.approx(float(terms["reconstruction"] + 100.0 * terms["capacity"]), rel=1e-5)
+        assert loss.item() == pytest.approx(float(terms["reconstruction"] + 100.0 * terms["capacity"]), rel=1e-5)
 
 
 def test_kl_schedule_scales_only_the_training_loss():
@@ -157,7 +157,7 @@ def test_kl_schedule_scales_only_the_training_loss():
     config = ObjectiveConfig(beta=2.0, kl_schedule=ScheduleConfig(kind="linear", steps=4))
     torch.manual_seed(1)
     loss, terms = OBJECTIVES["elbo"](model, x, config, step=1)            # β(1) = 2 · 1/4
-    assert float(loss) == pytest.approx(float(terms["reconstruction"] + 0.5 * terms["kl"]), rel=1e-5)
+    assert loss.item() == pytest.approx(float(terms["reconstruction"] + 0.5 * terms["kl"]), rel=1e-5)
     assert float(terms["elbo"]) == pytest.approx(float(-terms["reconstruction"] - terms["kl"]), rel=1e-5)
 
 
