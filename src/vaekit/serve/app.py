@@ -233,7 +233,8 @@ def serve(run_dir: str | Path, host: str = "127.0.0.1", port: int = 8000) -> Non
 
     app = create_app(run_dir)
     listening = listening_socket(host, port)
-    print(f"vaekit serve: exploring {run_dir} at http://{host}:{port}/ (Ctrl-C to stop)", flush=True)
+    shown = f"[{host}]" if ":" in host else host                       # an IPv6 address in a URL
+    print(f"vaekit serve: exploring {run_dir} at http://{shown}:{port}/ (Ctrl-C to stop)", flush=True)
     uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[listening])
 
 
