@@ -399,7 +399,7 @@ def _at_least(minimum: int, maximum: int | None = None):
     return integer
 
 
-COUNT = _at_least(1)
+AT_LEAST_ONE = _at_least(1)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -436,7 +436,7 @@ def build_parser() -> argparse.ArgumentParser:
                                        "self-contained report.html")):
         command = run_command(name, help_text, _evaluate if name == "evaluate" else _report)
         command.add_argument("-k", "--importance-samples", type=int, help="k of the IWAE estimate (default: config)")
-        command.add_argument("--max-examples", type=COUNT, help="evaluate on the first N test images only")
+        command.add_argument("--max-examples", type=AT_LEAST_ONE, help="evaluate on the first N test images only")
         command.add_argument("--estimator", choices=("is", "ais", "prior"),
                              help="log p(x) by importance sampling with q(z|x), annealed importance sampling "
                                   "(k HMC chains) or naive Monte Carlo from p(z) (default: config)")
@@ -445,9 +445,9 @@ def build_parser() -> argparse.ArgumentParser:
                              help="ais: anneal from p(z) (Wu et al. 2017) or from q(z|x) (default: config)")
         command.add_argument("--disentanglement", action="store_true",
                              help="also BetaVAE/FactorVAE scores, MIG, SAP, DCI (automatic for dSprites runs)")
-        command.add_argument("--metric-points", type=COUNT, default=10_000,
+        command.add_argument("--metric-points", type=AT_LEAST_ONE, default=10_000,
                              help="points of MIG, SAP and DCI (disentanglement_lib: 10,000)")
-        command.add_argument("--votes", type=COUNT, default=1_000,
+        command.add_argument("--votes", type=AT_LEAST_ONE, default=1_000,
                              help="training votes of the BetaVAE/FactorVAE scores (disentanglement_lib: 10,000)")
         command.add_argument("--sample-quality", action="store_true",
                              help="also FD, precision, recall (digit-classifier features) and sharpness of "
@@ -462,13 +462,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     sample = run_command("sample", "draw from the prior: mean images and pixel samples, or sentences "
                                    "(greedy and sampled decoding)", _sample)
-    sample.add_argument("-n", "--num", type=COUNT, default=16)
+    sample.add_argument("-n", "--num", type=AT_LEAST_ONE, default=16)
     sample.add_argument("--seed", type=int, default=0)
     reconstruct = run_command("reconstruct", "reconstruct test images or sentences", _reconstruct)
-    reconstruct.add_argument("-n", "--num", type=COUNT, default=16)
+    reconstruct.add_argument("-n", "--num", type=AT_LEAST_ONE, default=16)
     interpolate = run_command("interpolate", "decode paths between codes of test images or sentences "
                                              "(homotopies)", _interpolate)
-    interpolate.add_argument("--pairs", type=COUNT, default=4)
+    interpolate.add_argument("--pairs", type=AT_LEAST_ONE, default=4)
     interpolate.add_argument("--steps", type=int, default=10)
     interpolate.add_argument("--method", choices=("linear", "slerp"), default="linear")
     experiment = commands.add_parser(

@@ -9,6 +9,7 @@ import torch
 from torch import nn
 from torch.distributions import MultivariateNormal
 
+from simulated_ranks import RankOf
 from vaekit import Trainer, TrainingError, load
 from vaekit.config import ConfigError, EvalConfig, ObjectiveConfig, TrainConfig
 from vaekit.evaluate.ais import ais_log_weights
@@ -232,27 +233,16 @@ def test_a_non_finite_discriminator_loss_stops_training_at_its_epoch_and_batch(m
         trainer(epochs=3).fit(tiny(), images(16))
 
 
-class RecordingRank:
-    """Rank r of W without processes: the all-reduce is the identity, and records its argument."""
-
-    def __init__(self, rank: int, world_size: int):
-        self.rank, self.world_size, self.summed = rank, world_size, []
-
-    def sum_tensor_over_ranks(self, tensor):
-        self.summed.append(tensor.clone())
-        return tensor
-
-
 @pytest.mark.parametrize("estimator", ["ais", "prior"])
 def test_ranks_share_the_generators_log_likelihood_and_together_give_one_process_numbers(estimator):
     """Two ranks each estimate every other batch of log p(x) under N(g(z), σ² I); their rows sum to
     one process's, and each reports the same discriminator statistics."""
     model, x = tiny().eval(), images(10)
     config = EvalConfig(importance_samples=12, ais_steps=4, ais_leapfrog_steps=2, batch_size=3)
-    alone_rank = RecordingRank(0, 1)
+    alone_rank = RankOf(0, 1)
     torch.manual_seed(5)
     alone = evaluate_gan(model, x, config, estimator=estimator, distributed=alone_rank)
-    ranks = [RecordingRank(rank, 2) for rank in range(2)]
+    ranks = [RankOf(rank, 2) for rank in range(2)]
     reports = []
     for rank in ranks:
         torch.manual_seed(5)
